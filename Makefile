@@ -34,6 +34,7 @@ shim:
 
 tools:
 	$(MAKE) -C tools
+	$(MAKE) -C tests/prog
 
 deps:
 	scripts/deps
@@ -66,5 +67,6 @@ clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	-$(MAKE) -C shim clean
 	-$(MAKE) -C tools clean
+	-$(MAKE) -C tests/prog clean
 	-$(MAKE) -C tests/unit clean
 	rm -rf build

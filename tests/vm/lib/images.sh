@@ -1,0 +1,165 @@
+# shellcheck shell=bash
+# Image building for the emulated Xen host. Sourced by tests/vm/run.
+#
+# Every initramfs is two gzip'd cpio archives back to back (the kernel
+# unpacks each in turn):
+#   base     busybox, Xen tools, kernel modules, Debian programs and every
+#            library ldd finds for them. Slow to make, so it is cached under
+#            $CACHE/img/<key>, the key being a hash of every input.
+#   overlay  the project's own files (yasmin.ko, tools, shim, init scripts,
+#            scenarios). Rebuilt on every run: it takes a second.
+
+# Debian packages whose files, plus libraries, go into every guest.
+GUEST_PKGS_DEFAULT="iperf3 netpipe-tcp"
+
+# Modules each image needs, loaded in this order by its init.
+DOM0_MODS="xen-privcmd xen-evtchn xen-gntdev xen-gntalloc xenfs xen-netback bridge vsock"
+GUEST_MODS="vsock xen-netfront"
+
+XEN_BINS="/usr/lib/xen-4.17/bin/xl /usr/lib/xen-4.17/bin/oxenstored
+/usr/lib/xen-4.17/bin/xenconsoled /usr/lib/xen-4.17/bin/xen-init-dom0
+/usr/lib/xen-4.17/bin/libxl-save-helper /usr/lib/xen-4.17/bin/xenstore-control
+/usr/bin/xenstore-read /usr/bin/xenstore-write /usr/bin/xenstore-ls
+/usr/bin/xenstore-chmod /usr/bin/xenstore-rm /usr/bin/xenstore-list
+/usr/bin/xenstore-exists /usr/bin/xenstore-watch /usr/bin/xenstore"
+
+die() { echo "vm: $*" >&2; exit 2; }
+
+# fetch_deb PKG: download PKG's .deb once into the cache and extract it.
+# Prints the extraction directory.
+fetch_deb() {
+	local pkg=$1 ver dir
+	ver=$(apt-cache policy "$pkg" 2>/dev/null | sed -n 's/^ *Candidate: //p')
+	[ -n "$ver" ] && [ "$ver" != "(none)" ] || die "package $pkg not found (run 'make deps')"
+	dir=$CACHE/pkg/${pkg}_$ver
+	if [ ! -d "$dir" ]; then
+		mkdir -p "$CACHE/debs" "$dir.tmp"
+		(cd "$CACHE/debs" && apt-get download -q "$pkg=$ver" >/dev/null 2>&1) ||
+			die "cannot download $pkg=$ver"
+		dpkg-deb -x "$CACHE/debs/${pkg}_$(echo "$ver" | sed 's/^[0-9]*://')_amd64.deb" "$dir.tmp" ||
+			die "cannot extract $pkg"
+		mv "$dir.tmp" "$dir"
+	fi
+	echo "$dir"
+}
+
+# copy_with_libs ROOT FILE...: copy each file to the same path under ROOT,
+# with every shared library ldd reports (symlinks resolved).
+copy_with_libs() {
+	local root=$1 f lib
+	shift
+	for f in "$@"; do
+		[ -e "$f" ] || die "missing $f"
+		mkdir -p "$root$(dirname "$f")"
+		cp -aL "$f" "$root$f"
+		ldd "$f" 2>/dev/null | grep -o '/[^ ]*' | while read -r lib; do
+			[ -e "$root$lib" ] && continue
+			mkdir -p "$root$(dirname "$lib")"
+			cp -L "$lib" "$root$lib"
+		done
+	done
+}
+
+# copy_pkg ROOT PKG: every file of an installed Debian package plus the
+# libraries of its executables. Installs the package first if needed.
+copy_pkg() {
+	local root=$1 pkg=$2 f
+	if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed'; then
+		echo "vm: installing $pkg for the guest images" >&2
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$pkg" >&2 ||
+			die "cannot install $pkg"
+	fi
+	dpkg -L "$pkg" | while read -r f; do
+		case $f in /usr/share/doc/*|/usr/share/man/*|/usr/share/info/*) continue ;; esac
+		[ -f "$f" ] || continue
+		if file -L "$f" 2>/dev/null | grep -q ELF; then
+			copy_with_libs "$root" "$f"
+		else
+			mkdir -p "$root$(dirname "$f")"
+			cp -aL "$f" "$root$f"
+		fi
+	done
+}
+
+# copy_modules ROOT MOD...: the modules and everything they depend on, plus
+# /etc/modules.load listing them in load order for the image's init.
+copy_modules() {
+	local root=$1 m ko
+	shift
+	mkdir -p "$root/lib/modules/$KVER" "$root/etc"
+	for m in "$@"; do
+		modprobe -d "$KPKG" -S "$KVER" --show-depends "$m" |
+			sed -n 's/^insmod \([^ ]*\).*/\1/p' | while read -r ko; do
+			ko=${ko#"$KPKG"}
+			grep -qx "$ko" "$root/etc/modules.load" 2>/dev/null && continue
+			mkdir -p "$root$(dirname "$ko")"
+			cp "$KPKG$ko" "$root$ko"
+			echo "$ko" >> "$root/etc/modules.load"
+		done
+	done
+}
+
+# mkcpio DIR OUT: pack DIR as a gzip'd newc archive owned by root.
+mkcpio() {
+	(cd "$1" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -1 > "$2"
+}
+
+common_base() {
+	local root=$1
+	mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp,run,etc,root,var/log,var/run,usr/bin,usr/sbin}
+	cp /bin/busybox "$root/bin/busybox"
+	# The project's programs are built on this host: bring its C runtime
+	# (libgcc_s too: glibc dlopens it for pthread_cancel and backtraces).
+	copy_with_libs "$root" /usr/bin/env /usr/lib/x86_64-linux-gnu/libgcc_s.so.1
+}
+
+# prepare_inputs: resolve and fetch the kernel and Xen; sets KPKG, XEN_GZ,
+# VMLINUZ and the cache key inputs.
+prepare_inputs() {
+	KPKG=$(fetch_deb "linux-image-$KVER")
+	XPKG=$(fetch_deb xen-hypervisor-4.17-amd64)
+	VMLINUZ=$KPKG/boot/vmlinuz-$KVER
+	XEN_GZ=$XPKG/boot/xen-4.17-amd64.gz
+	[ -f "$VMLINUZ" ] && [ -f "$XEN_GZ" ] || die "kernel or Xen missing from packages"
+	[ -f "$KPKG/lib/modules/$KVER/modules.dep" ] || depmod -b "$KPKG" "$KVER"
+}
+
+# build_bases: make (or reuse) the cached base images. Sets IMG.
+build_bases() {
+	local key pkgs
+	pkgs="$GUEST_PKGS_DEFAULT $EXTRA_PKGS"
+	key=$( {
+		echo "$KVER" "$KPKG" "$XPKG" "$pkgs" "$DOM0_MODS" "$GUEST_MODS" "$XEN_BINS"
+		dpkg-query -W busybox-static xen-utils-4.17 libc6 $pkgs 2>/dev/null
+		cat "$HARNESS/lib/images.sh"
+	} | sha256sum | cut -c1-16)
+	IMG=$CACHE/img/$key
+	if [ -f "$IMG/done" ]; then
+		echo "vm: reusing cached images $IMG"
+		return
+	fi
+	echo "vm: building base images into $IMG (cached for later runs)"
+	rm -rf "$IMG"
+	mkdir -p "$IMG/dom0" "$IMG/guest"
+
+	common_base "$IMG/guest"
+	copy_modules "$IMG/guest" $GUEST_MODS
+	for p in $pkgs; do copy_pkg "$IMG/guest" "$p"; done
+
+	common_base "$IMG/dom0"
+	copy_modules "$IMG/dom0" $DOM0_MODS
+	copy_with_libs "$IMG/dom0" $XEN_BINS
+	mkdir -p "$IMG/dom0/etc/xen" "$IMG/dom0/boot" "$IMG/dom0/var/lib/xen" \
+		"$IMG/dom0/var/run/xen" "$IMG/dom0/var/run/xenstored" \
+		"$IMG/dom0/var/log/xen/console" "$IMG/dom0/var/lib/xenstored"
+	cp /etc/xen/oxenstored.conf /etc/xen/xl.conf "$IMG/dom0/etc/xen/"
+	cp "$VMLINUZ" "$IMG/dom0/boot/vmlinuz"
+	for p in iperf3; do copy_pkg "$IMG/dom0" "$p"; done
+
+	mkcpio "$IMG/guest" "$IMG/guest-base.cpio.gz"
+	mkcpio "$IMG/dom0" "$IMG/dom0-base.cpio.gz"
+	zcat "$XEN_GZ" > "$IMG/xen"
+	cp "$VMLINUZ" "$IMG/vmlinuz"
+	rm -rf "$IMG/dom0" "$IMG/guest"
+	touch "$IMG/done"
+}

@@ -31,10 +31,11 @@ step "dom0 pings guest1"
 dom0 "ping -c 2 -W 5 $G1_IP"
 
 step "iperf3 TCP for 5 s from guest1 to guest2 moves bytes"
-g2 'iperf3 -s -1 -D'
+g2 'iperf3 -s -1 -D >/tmp/iperf3-s.log 2>&1'
 sleep 1
-out=$(g1 "iperf3 -c $G2_IP -t 5 -J")
-bytes=$(echo "$out" | tr -d ' \n' |
+out=$(g1 "iperf3 -c $G2_IP -t 5 -J") || { echo "$out"; fail "iperf3 client failed"; }
+bytes=$(echo "$out" | tr -d ' \t\n' |
 	sed -n 's/.*"sum_received":{[^}]*"bytes":\([0-9]*\).*/\1/p')
 echo "iperf3 receiver bytes: ${bytes:-none}"
+[ -n "$bytes" ] && [ "$bytes" -gt 0 ] || echo "$out"
 [ -n "$bytes" ] && [ "$bytes" -gt 0 ] || fail "iperf3 reported no bytes received"

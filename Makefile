@@ -35,6 +35,7 @@ shim:
 tools:
 	$(MAKE) -C tools
 	$(MAKE) -C tests/prog
+	$(MAKE) -C bench/prog
 
 deps:
 	scripts/deps
@@ -68,5 +69,6 @@ clean:
 	-$(MAKE) -C shim clean
 	-$(MAKE) -C tools clean
 	-$(MAKE) -C tests/prog clean
+	-$(MAKE) -C bench/prog clean
 	-$(MAKE) -C tests/unit clean
 	rm -rf build

@@ -1,0 +1,115 @@
+# shellcheck shell=sh
+# Benchmark helpers, sourced by bench/scenarios/*.sh inside dom0 (the
+# harness copies this file to /opt/extra/lib.sh). Every point is measured
+# for each path in turn within one repetition, so that the paths are
+# compared side by side under the same emulator load.
+#
+# raw.csv columns: path,metric,size,ring,streams,rep,value
+#   path    yasmin | netfront | unix | memcpy | shim-iperf3 | tcp-iperf3 | ...
+#   metric  lat_us | bw_MBps | conn_per_s
+# A measurement that fails is recorded as NA, never dropped silently.
+
+: "${REPS:=3}" "${SECS:=2}"
+RAW=$ARTIFACTS/raw.csv
+VPORT=6000
+IPORT=6001
+USOCK=/tmp/yasmin-bench.sock
+
+bench_begin() {
+	echo "path,metric,size,ring,streams,rep,value" > "$RAW"
+	step "start the measuring servers"
+	g2 "yasmin-bench serve vsock 0 $VPORT > /tmp/serve-vsock.log 2>&1 &"
+	g2 "yasmin-bench serve inet 0 $IPORT > /tmp/serve-inet.log 2>&1 &"
+	g1 "yasmin-bench serve unix $USOCK 0 > /tmp/serve-unix.log 2>&1 &"
+	step "write the shim's map file in every guest"
+	each_guest "mkdir -p /etc/yasmin && printf '%s %s g1\n%s %s g2\n' \
+		$G1_IP $G1_DOMID $G2_IP $G2_DOMID > /etc/yasmin/hosts"
+	sleep 1
+}
+
+# record PATH METRIC SIZE RING STREAMS REP OUTPUT: the "key=value" line of
+# OUTPUT becomes one row.
+record() {
+	v=$(echo "$7" | sed -n 's/^[a-zA-Z_]*=\([0-9.]*\)$/\1/p' | tail -n 1)
+	echo "$1,$2,$3,$4,$5,$6,${v:-NA}" >> "$RAW"
+	echo "  $1 $2 size=$3 ring=$4 streams=$5 rep=$6: ${v:-NA}"
+}
+
+# client PATH ARGS...: run yasmin-bench's client in g1 over PATH.
+client() {
+	_p=$1
+	shift
+	case $_p in
+	yasmin) _a="vsock $G2_CID $VPORT" ;;
+	netfront) _a="inet $G2_IP $IPORT" ;;
+	unix) _a="unix $USOCK 0" ;;
+	esac
+	_m=$1
+	shift
+	guest 1 -t $((SECS * 4 + 60)) "yasmin-bench $_m $_a $*" 2>&1 || true
+}
+
+bench_lat() { # SIZE REP PATHS...
+	_s=$1 _r=$2
+	shift 2
+	for p in "$@"; do
+		record "$p" lat_us "$_s" 0 1 "$_r" "$(client "$p" lat "$_s" "$SECS")"
+	done
+}
+
+bench_bw() { # SIZE RING STREAMS REP PATHS...
+	_s=$1 _g=$2 _n=$3 _r=$4
+	shift 4
+	for p in "$@"; do
+		record "$p" bw_MBps "$_s" "$_g" "$_n" "$_r" \
+			"$(client "$p" bw "$_s" "$SECS" "$_g" "$_n")"
+	done
+}
+
+bench_memcpy() { # SIZE REP
+	record memcpy bw_MBps "$1" 0 1 "$2" \
+		"$(g1 "yasmin-bench memcpy $1 $SECS" 2>&1 || true)"
+}
+
+bench_conn() { # REP PATHS...
+	_r=$1
+	shift
+	for p in "$@"; do
+		record "$p" conn_per_s 1 0 1 "$_r" "$(client "$p" conn "$SECS")"
+	done
+}
+
+# bench_iperf3 REP SECONDS: iperf3 g1 -> g2, under the shim and over plain
+# TCP, each as one row in MB/s (receiver side).
+bench_iperf3() {
+	for p in shim-iperf3 tcp-iperf3; do
+		pre=
+		[ "$p" = shim-iperf3 ] && pre="LD_PRELOAD=/opt/yasmin/lib/libyasmin.so"
+		g2 "$pre iperf3 -s -1 -p 5301 > /tmp/iperf3-s.log 2>&1 &"
+		sleep 1
+		out=$(guest 1 -t $(($2 + 60)) "$pre iperf3 -c $G2_IP -p 5301 -t $2 -J" 2>&1) || true
+		bps=$(echo "$out" | tr -d ' \t\n' |
+			sed -n 's/.*"sum_received":{[^}]*"bits_per_second":\([0-9.e+]*\).*/\1/p')
+		mbs=$(echo "$bps" | awk '{ if ($1 != "") printf "%.2f", $1 / 8e6 }')
+		record "$p" bw_MBps iperf3 0 1 "$1" "bw_MBps=${mbs:-NA}"
+	done
+}
+
+# bench_netpipe MAXSIZE: NPtcp's sweep up to MAXSIZE, under the shim and over
+# plain TCP; every NPtcp line (bytes, Mbps, seconds) becomes a row in MB/s and
+# a half round trip in microseconds.
+bench_netpipe() {
+	for p in shim-NPtcp tcp-NPtcp; do
+		pre=
+		[ "$p" = shim-NPtcp ] && pre="LD_PRELOAD=/opt/yasmin/lib/libyasmin.so"
+		g2 "$pre NPtcp -p 0 -u $1 > /tmp/np-r.log 2>&1 &"
+		sleep 1
+		guest 1 -t 1200 "$pre NPtcp -h $G2_IP -p 0 -u $1 -o /tmp/np.out > /tmp/np-t.log 2>&1" || true
+		g1 'cat /tmp/np.out 2>/dev/null' | while read -r bytes mbps secs _; do
+			[ -n "$secs" ] || continue
+			echo "$p,bw_MBps,$bytes,0,1,1,$(echo "$mbps" | awk '{printf "%.3f", $1 / 8}')" >> "$RAW"
+			echo "$p,lat_us,$bytes,0,1,1,$(echo "$secs" | awk '{printf "%.3f", $1 * 1e6}')" >> "$RAW"
+		done
+		grep -c "^$p,bw" "$RAW" | sed "s/^/  $p points: /"
+	done
+}

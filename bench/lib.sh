@@ -79,12 +79,21 @@ bench_conn() { # REP PATHS...
 	done
 }
 
+# shim_ready: the shim rows count only when the shim is there to preload; a
+# missing library would silently measure plain TCP under the yasmin label.
+shim_ready() {
+	g1 'test -f /opt/yasmin/lib/libyasmin.so' && g2 'test -f /opt/yasmin/lib/libyasmin.so'
+}
+
 # bench_iperf3 REP SECONDS: iperf3 g1 -> g2, under the shim and over plain
 # TCP, each as one row in MB/s (receiver side).
 bench_iperf3() {
 	for p in shim-iperf3 tcp-iperf3; do
 		pre=
-		[ "$p" = shim-iperf3 ] && pre="LD_PRELOAD=/opt/yasmin/lib/libyasmin.so"
+		if [ "$p" = shim-iperf3 ]; then
+			shim_ready || { record "$p" bw_MBps iperf3 0 1 "$1" "no shim"; continue; }
+			pre="LD_PRELOAD=/opt/yasmin/lib/libyasmin.so"
+		fi
 		g2 "$pre iperf3 -s -1 -p 5301 > /tmp/iperf3-s.log 2>&1 &"
 		sleep 1
 		out=$(guest 1 -t $(($2 + 60)) "$pre iperf3 -c $G2_IP -p 5301 -t $2 -J" 2>&1) || true
@@ -101,7 +110,10 @@ bench_iperf3() {
 bench_netpipe() {
 	for p in shim-NPtcp tcp-NPtcp; do
 		pre=
-		[ "$p" = shim-NPtcp ] && pre="LD_PRELOAD=/opt/yasmin/lib/libyasmin.so"
+		if [ "$p" = shim-NPtcp ]; then
+			shim_ready || { echo "  $p: no shim, skipped"; continue; }
+			pre="LD_PRELOAD=/opt/yasmin/lib/libyasmin.so"
+		fi
 		g2 "$pre NPtcp -p 0 -u $1 > /tmp/np-r.log 2>&1 &"
 		sleep 1
 		guest 1 -t 1200 "$pre NPtcp -h $G2_IP -p 0 -u $1 -o /tmp/np.out > /tmp/np-t.log 2>&1" || true

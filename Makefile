@@ -36,6 +36,7 @@ tools:
 	$(MAKE) -C tools
 	$(MAKE) -C tests/prog
 	$(MAKE) -C bench/prog
+	$(MAKE) -C tests/conformance
 
 deps:
 	scripts/deps
@@ -70,5 +71,6 @@ clean:
 	-$(MAKE) -C tools clean
 	-$(MAKE) -C tests/prog clean
 	-$(MAKE) -C bench/prog clean
+	-$(MAKE) -C tests/conformance clean
 	-$(MAKE) -C tests/unit clean
 	rm -rf build

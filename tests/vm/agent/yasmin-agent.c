@@ -36,12 +36,13 @@
 
 enum { F_STDOUT = 1, F_STDERR = 2, F_EXIT = 3, F_STDIN = 4 };
 
-static int write_all(int fd, const void *buf, size_t len)
+/* Move exactly @len bytes, retrying short transfers; -1 on EOF or error. */
+static int io_all(int fd, void *buf, size_t len, int writing)
 {
-	const char *p = buf;
+	char *p = buf;
 
 	while (len) {
-		ssize_t n = write(fd, p, len);
+		ssize_t n = writing ? write(fd, p, len) : read(fd, p, len);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -53,21 +54,14 @@ static int write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+static int write_all(int fd, const void *buf, size_t len)
+{
+	return io_all(fd, (void *)buf, len, 1);
+}
+
 static int read_all(int fd, void *buf, size_t len)
 {
-	char *p = buf;
-
-	while (len) {
-		ssize_t n = read(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= n;
-	}
-	return 0;
+	return io_all(fd, buf, len, 0);
 }
 
 static int send_frame(int fd, uint8_t kind, const void *data, uint32_t len)

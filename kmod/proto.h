@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * YASMIN wire ABI: everything two domains share, in one place.
+ *
+ * Two guests on one Xen host talk through memory they grant each other.
+ * Nothing in this file may hold a pointer, a lock or a kernel-private
+ * value: every byte is readable and writable by an untrusted peer. All
+ * integers are little-endian (both ends run on the same host), all
+ * indices are free-running u32 counters masked by the ring size.
+ *
+ * RENDEZVOUS (XenStore, created by dom0's "yasmin-xs setup A B ..."):
+ *
+ *   /local/domain/0/data/yasmin/<A>/<B>/   perms: n0 bA bB
+ *
+ * exists for every ordered pair of domains allowed to talk. Domain A
+ * watches /local/domain/0/data/yasmin/<A>; B writes there what A must see.
+ * The domain with the lower domid owns the pair's control page
+ * ("owner"), so two first connects racing each other still agree on a
+ * single control channel. Keys:
+ *
+ *   written by the owner O into .../<P>/<O>/:
+ *     ctrl-ref     grant ref of the control page
+ *     ctrl-evtchn  unbound event channel port reserved for P
+ *     version      YASMIN_PROTO_VERSION
+ *     gen          non-zero u32, new for every control page; written last,
+ *                  so its presence means the other keys are complete
+ *   written by the other domain P into .../<O>/<P>/:
+ *     request      P wants a control channel (written on P's first use)
+ *     mapped       the gen P has mapped and bound; removed when P lets go
+ *
+ * CONTROL PAGE (one 4 KiB page per domain pair, granted by the owner):
+ *
+ *   struct yasmin_ctrl_page: two message rings, owner->peer and
+ *   peer->owner, of YASMIN_CTRL_SLOTS fixed-size messages each. Each
+ *   index lives on its own cache line and has exactly one writer. One
+ *   event channel serves both directions; every produced batch is kicked.
+ *
+ * DATA CHANNEL (one per connected socket, owned by the connecting side):
+ *
+ *   YASMIN_INTF_PAGES interface pages plus two rings of 2^order pages:
+ *   "c2a" (connector to acceptor) and "a2c". Page 0 is struct
+ *   yasmin_data_intf (indices and notify words), page 1 is the table of
+ *   grant refs of the ring pages: refs[0 .. 2^order) for c2a, then
+ *   refs[2^order .. 2^(order+1)) for a2c. The connector grants all of
+ *   them, zeroed, and sends their first refs in YASMIN_MSG_CONNECT with an
+ *   unbound event channel port. The acceptor maps them, binds the port and
+ *   answers YASMIN_MSG_ACCEPT.
+ */
+#ifndef YASMIN_PROTO_H
+#define YASMIN_PROTO_H
+
+#ifdef YASMIN_USERSPACE
+#include <stdint.h>
+typedef uint8_t u8;
+typedef uint16_t u16;
+typedef uint32_t u32;
+typedef uint64_t u64;
+#else
+#include <linux/types.h>
+#endif
+
+#define YASMIN_PROTO_VERSION	1
+
+#define YASMIN_XS_BASE		"/local/domain/0/data/yasmin"
+
+#define YASMIN_PAGE_SIZE	4096u
+#define YASMIN_CACHELINE	64u
+
+/* Data rings: 4 KiB (order 0) to 2 MiB (order 9) per direction. */
+#define YASMIN_RING_ORDER_MIN	0u
+#define YASMIN_RING_ORDER_MAX	9u
+#define YASMIN_INTF_PAGES	2u
+#define YASMIN_REFS_PER_PAGE	(YASMIN_PAGE_SIZE / sizeof(u32))
+
+/*
+ * Notify words. A consumer about to sleep sets want_data on the ring it
+ * reads; a producer that found its ring full sets want_space on the ring
+ * it writes. The other side clears the word with an atomic exchange when
+ * it sends the event, so each sleep costs exactly one event and a stream
+ * that never sleeps costs none.
+ */
+#define YASMIN_NOTIFY_OFF	0u
+#define YASMIN_NOTIFY_ON	1u
+
+/*
+ * One producer's cache line. Written only by the producer of the ring.
+ * prod:        bytes ever written; prod - cons <= ring size, always.
+ * want_space:  the producer sleeps until cons moves (see above).
+ */
+struct yasmin_prod_line {
+	u32 prod;
+	u32 want_space;
+	u8 pad[YASMIN_CACHELINE - 2 * sizeof(u32)];
+};
+
+/*
+ * One consumer's cache line. Written only by the consumer of the ring.
+ * cons:        bytes ever consumed.
+ * want_data:   the consumer sleeps until prod moves.
+ */
+struct yasmin_cons_line {
+	u32 cons;
+	u32 want_data;
+	u8 pad[YASMIN_CACHELINE - 2 * sizeof(u32)];
+};
+
+/*
+ * Data interface page (page 0 of a data channel).
+ *
+ * magic, version and ring_order are written by the connector before the
+ * page is granted and never change; the acceptor reads each once and
+ * validates it. Ring "c2a" is produced by the connector and consumed by
+ * the acceptor, "a2c" the other way round, so each side writes exactly two
+ * lines: its tx prod line and its rx cons line.
+ */
+struct yasmin_data_intf {
+	u32 magic;
+	u32 version;
+	u32 ring_order;
+	u8 pad0[YASMIN_CACHELINE - 3 * sizeof(u32)];
+	struct yasmin_prod_line c2a_prod;	/* connector writes */
+	struct yasmin_cons_line c2a_cons;	/* acceptor writes */
+	struct yasmin_prod_line a2c_prod;	/* acceptor writes */
+	struct yasmin_cons_line a2c_cons;	/* connector writes */
+};
+
+#define YASMIN_DATA_MAGIC	0x6e6d7379u	/* "ysmn" */
+
+/* Control messages. */
+enum yasmin_msg_type {
+	YASMIN_MSG_NONE = 0,
+	/* src opens a connection from src_port to dst_port; carries the data
+	 * channel (intf_ref, refs_ref, evtchn, ring_order).
+	 */
+	YASMIN_MSG_CONNECT = 1,
+	/* dst_port's listener took conn_id; the channel is mapped and bound. */
+	YASMIN_MSG_ACCEPT = 2,
+	/* conn_id is gone: refused, closed with unread data, or broken. */
+	YASMIN_MSG_RESET = 3,
+	/* The sender will send no more (flags & SEND) / read no more (RCV). */
+	YASMIN_MSG_SHUTDOWN = 4,
+	YASMIN_MSG_MAX = YASMIN_MSG_SHUTDOWN,
+};
+
+#define YASMIN_SHUT_RCV		1u	/* same values as RCV_SHUTDOWN */
+#define YASMIN_SHUT_SEND	2u	/* and SEND_SHUTDOWN */
+#define YASMIN_SHUT_MASK	(YASMIN_SHUT_RCV | YASMIN_SHUT_SEND)
+
+/*
+ * A control message, 32 bytes. Ports are the vsock ports as seen by the
+ * sender: src_port is the sender's port, dst_port the receiver's. conn_id
+ * is chosen by the connector and echoed in every later message about the
+ * connection, so a message about an old connection can never hit a new one
+ * that reuses the ports. Fields a type does not use must be zero.
+ */
+struct yasmin_ctrl_msg {
+	u8 type;		/* enum yasmin_msg_type */
+	u8 flags;		/* SHUTDOWN: YASMIN_SHUT_*; else 0 */
+	u8 ring_order;		/* CONNECT: order of each data ring */
+	u8 reserved;
+	u32 src_port;
+	u32 dst_port;
+	u32 conn_id;		/* non-zero */
+	u32 intf_ref;		/* CONNECT: grant ref of interface page 0 */
+	u32 refs_ref;		/* CONNECT: grant ref of interface page 1 */
+	u32 evtchn;		/* CONNECT: unbound port for the acceptor */
+	u32 reserved2;
+};
+
+#define YASMIN_CTRL_SLOTS	32u	/* per direction, power of two */
+
+/* Indices of one control ring; prod and cons have separate writers. */
+struct yasmin_ctrl_idx {
+	u32 prod;
+	u8 pad0[YASMIN_CACHELINE - sizeof(u32)];
+	u32 cons;
+	u8 pad1[YASMIN_CACHELINE - sizeof(u32)];
+};
+
+/*
+ * The control page. o2p: owner produces, peer consumes. p2o: the reverse.
+ * Invariant for each ring: prod - cons <= YASMIN_CTRL_SLOTS.
+ */
+struct yasmin_ctrl_page {
+	struct yasmin_ctrl_idx o2p;
+	struct yasmin_ctrl_idx p2o;
+	struct yasmin_ctrl_msg o2p_msg[YASMIN_CTRL_SLOTS];
+	struct yasmin_ctrl_msg p2o_msg[YASMIN_CTRL_SLOTS];
+};
+
+/*
+ * Compile-time checks of the layout: both domains may run different
+ * builds, so the ABI must not drift silently.
+ */
+#define YASMIN_ABI_ASSERT(c) _Static_assert(c, #c)
+YASMIN_ABI_ASSERT(sizeof(struct yasmin_ctrl_msg) == 32);
+YASMIN_ABI_ASSERT(sizeof(struct yasmin_prod_line) == YASMIN_CACHELINE);
+YASMIN_ABI_ASSERT(sizeof(struct yasmin_cons_line) == YASMIN_CACHELINE);
+YASMIN_ABI_ASSERT(sizeof(struct yasmin_data_intf) == 5 * YASMIN_CACHELINE);
+YASMIN_ABI_ASSERT(sizeof(struct yasmin_ctrl_page) <= YASMIN_PAGE_SIZE);
+YASMIN_ABI_ASSERT((2u << YASMIN_RING_ORDER_MAX) <= YASMIN_REFS_PER_PAGE);
+
+/* Validation of what the peer wrote (proto.c; pure, unit-tested). */
+int yasmin_msg_check(const struct yasmin_ctrl_msg *m);
+
+#endif /* YASMIN_PROTO_H */

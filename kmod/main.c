@@ -1,26 +1,110 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * YASMIN: AF_VSOCK transport between Xen guests over granted shared-memory
- * rings. Module init and exit.
+ * YASMIN: an AF_VSOCK transport between Xen guests over rings they grant
+ * each other directly. Module init and exit, and parameters.
  */
-
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/log2.h>
 #include <linux/module.h>
+#include <linux/workqueue.h>
+#include <net/af_vsock.h>
 #include <xen/xen.h>
+#include <xen/xenbus.h>
+
+#include "yasmin.h"
+
+domid_t yasmin_self;
+struct workqueue_struct *yasmin_wq;
+
+unsigned int yasmin_ring_kb = 512;
+module_param_named(ring_kb, yasmin_ring_kb, uint, 0444);
+MODULE_PARM_DESC(ring_kb,
+		 "default ring size per direction in KiB, a power of two from 4 to 2048 (default 512)");
+
+static int yasmin_find_self(void)
+{
+	unsigned int domid;
+	int n;
+
+	if (xen_initial_domain()) {
+		yasmin_self = 0;
+		return 0;
+	}
+	/* Relative XenStore paths are under /local/domain/<our domid>. */
+	n = xenbus_scanf(XBT_NIL, "", "domid", "%u", &domid);
+	if (n != 1 || domid >= DOMID_FIRST_RESERVED) {
+		pr_err("cannot read our domid from XenStore (%d)\n", n);
+		return n < 0 ? n : -ENODEV;
+	}
+	yasmin_self = domid;
+	return 0;
+}
 
 static int __init yasmin_init(void)
 {
+	u64 ring = (u64)yasmin_ring_kb * 1024;
+	int err;
+
 	if (!xen_domain()) {
 		pr_err("not running in a Xen domain, refusing to load\n");
 		return -ENODEV;
 	}
-	pr_info("loaded\n");
+	if (!is_power_of_2(yasmin_ring_kb) || yasmin_ring_order_for(ring) < 0) {
+		pr_err("ring_kb=%u: must be a power of two from 4 to %u\n",
+		       yasmin_ring_kb,
+		       yasmin_ring_order_bytes(YASMIN_RING_ORDER_MAX) / 1024);
+		return -EINVAL;
+	}
+	err = yasmin_find_self();
+	if (err)
+		return err;
+
+	err = yasmin_stats_init();
+	if (err)
+		return err;
+	yasmin_wq = alloc_workqueue("yasmin", WQ_MEM_RECLAIM, 0);
+	if (!yasmin_wq) {
+		err = -ENOMEM;
+		goto err_stats;
+	}
+	err = yasmin_ctrl_init();
+	if (err)
+		goto err_wq;
+	err = yasmin_xs_init();
+	if (err)
+		goto err_ctrl;
+
+	err = vsock_core_register(&yasmin_transport, VSOCK_TRANSPORT_F_G2H);
+	if (err) {
+		if (err == -EBUSY)
+			pr_err("another guest-to-host vsock transport is loaded (e.g. vmw_vsock_virtio_transport); unload it first\n");
+		else
+			pr_err("vsock_core_register failed: %d\n", err);
+		goto err_xs;
+	}
+	pr_info("loaded: domain %u, vsock CID %u, default ring %u KiB\n",
+		yasmin_self, yasmin_domid_to_cid(yasmin_self), yasmin_ring_kb);
 	return 0;
+
+err_xs:
+	yasmin_xs_uninit();
+err_ctrl:
+	yasmin_ctrl_uninit();
+err_wq:
+	destroy_workqueue(yasmin_wq);
+err_stats:
+	yasmin_stats_uninit();
+	return err;
 }
 
 static void __exit yasmin_exit(void)
 {
+	vsock_core_unregister(&yasmin_transport);
+	yasmin_xs_uninit();
+	yasmin_ctrl_uninit();
+	destroy_workqueue(yasmin_wq);
+	yasmin_stats_uninit();
 	pr_info("unloaded\n");
 }
 

@@ -1,0 +1,427 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Connection state machine of one vsock socket:
+ *
+ *   IDLE --connect()--> CONNECTING --ACCEPT--> CONNECTED --close--> CLOSED
+ *   (CONNECT received)  ---------------------> CONNECTED
+ *   any --RESET / peer gone / protocol error--> CLOSED
+ *
+ * Socket-side functions run under the socket lock and never take
+ * peer->lock (see the lock order in yasmin.h). Control messages arrive in
+ * the peer's work item with peer->lock held and take the socket lock.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/random.h>
+#include <linux/slab.h>
+#include <net/sock.h>
+
+#include "yasmin.h"
+
+/* af_vsock.c's default buffer size: a socket nobody tuned gets ring_kb. */
+#define YASMIN_VSOCK_DEFAULT_BUFFER_SIZE	(256 * 1024)
+
+void yasmin_wake(struct sock *sk)
+{
+	struct socket_wq *wq;
+
+	rcu_read_lock();
+	wq = rcu_dereference(sk->sk_wq);
+	if (skwq_has_sleeper(wq))
+		wake_up_interruptible_poll(&wq->wait, EPOLLIN | EPOLLRDNORM |
+					   EPOLLOUT | EPOLLWRNORM);
+	rcu_read_unlock();
+}
+
+static void yasmin_conn_attach(struct yasmin_conn *c, struct yasmin_peer *peer)
+{
+	c->peer = peer;
+	spin_lock(&peer->conns_lock);
+	list_add_tail(&c->peer_node, &peer->conns);
+	spin_unlock(&peer->conns_lock);
+}
+
+static void yasmin_conn_detach(struct yasmin_conn *c)
+{
+	if (!c->peer)
+		return;
+	spin_lock(&c->peer->conns_lock);
+	list_del_init(&c->peer_node);
+	spin_unlock(&c->peer->conns_lock);
+}
+
+static void yasmin_conn_send(struct yasmin_conn *c, u8 type, u8 flags)
+{
+	struct vsock_sock *vsk = c->vsk;
+	struct yasmin_ctrl_msg msg = {
+		.type = type,
+		.flags = flags,
+		.src_port = vsk->local_addr.svm_port,
+		.dst_port = vsk->remote_addr.svm_port,
+		.conn_id = c->id,
+	};
+
+	if (yasmin_ctrl_send(c->peer, &msg))
+		pr_warn_ratelimited("domain %u: control message lost (no memory)\n",
+				    c->peer->domid);
+}
+
+/* Answer a message about a connection we do not have. */
+static void yasmin_conn_reply_reset(struct yasmin_peer *peer,
+				    const struct yasmin_ctrl_msg *m)
+{
+	struct yasmin_ctrl_msg msg = {
+		.type = YASMIN_MSG_RESET,
+		.src_port = m->dst_port,
+		.dst_port = m->src_port,
+		.conn_id = m->conn_id,
+	};
+
+	yasmin_ctrl_send(peer, &msg);
+}
+
+/*
+ * The connection is over without a goodbye: free the channel now and
+ * report @err to anyone blocked on the socket. Requires: sk_lock held.
+ */
+static void yasmin_conn_reset(struct yasmin_conn *c, int err)
+{
+	struct sock *sk = sk_vsock(c->vsk);
+
+	sock_owned_by_me(sk);
+	if (c->state == YASMIN_CONN_CLOSED)
+		return;
+	yasmin_conn_detach(c);
+	yasmin_chan_uninit(c);
+	c->state = YASMIN_CONN_CLOSED;
+	yasmin_stat_add(YASMIN_STAT_RESETS, 1);
+
+	if (sk->sk_state == TCP_SYN_SENT) {
+		sk->sk_state = TCP_CLOSE;
+		if (sk->sk_socket)
+			sk->sk_socket->state = SS_UNCONNECTED;
+	}
+	sk->sk_err = err;
+	sk_error_report(sk);
+	yasmin_wake(sk);
+}
+
+/* The peer broke the protocol on this socket. Requires: sk_lock held. */
+void yasmin_conn_broken(struct yasmin_conn *c, const char *why)
+{
+	pr_warn_ratelimited("domain %u, port %u: %s; resetting\n",
+			    c->peer ? c->peer->domid : DOMID_INVALID,
+			    c->vsk->local_addr.svm_port, why);
+	if (c->peer && c->state != YASMIN_CONN_CLOSED)
+		yasmin_conn_send(c, YASMIN_MSG_RESET, 0);
+	yasmin_conn_reset(c, EPROTO);
+}
+
+/*
+ * yasmin_conn_reset_peer() - reset every socket talking to @peer.
+ * Requires: peer->lock held (so no new session can start meanwhile).
+ */
+void yasmin_conn_reset_peer(struct yasmin_peer *peer, int err)
+{
+	struct yasmin_conn *c;
+	struct sock *sk;
+
+	lockdep_assert_held(&peer->lock);
+	for (;;) {
+		spin_lock(&peer->conns_lock);
+		c = list_first_entry_or_null(&peer->conns, struct yasmin_conn,
+					     peer_node);
+		if (!c) {
+			spin_unlock(&peer->conns_lock);
+			return;
+		}
+		sk = sk_vsock(c->vsk);
+		sock_hold(sk);
+		spin_unlock(&peer->conns_lock);
+
+		lock_sock(sk);
+		/* Released meanwhile? Then it is off the list already. */
+		if (!list_empty(&c->peer_node))
+			yasmin_conn_reset(c, err);
+		release_sock(sk);
+		sock_put(sk);
+	}
+}
+
+int yasmin_conn_init(struct vsock_sock *vsk, struct vsock_sock *psk)
+{
+	struct yasmin_conn *c = kzalloc(sizeof(*c), GFP_KERNEL);
+
+	if (!c)
+		return -ENOMEM;
+	c->vsk = vsk;
+	c->state = YASMIN_CONN_IDLE;
+	INIT_LIST_HEAD(&c->peer_node);
+	vsk->trans = c;
+	yasmin_stat_add(YASMIN_STAT_SOCKETS, 1);
+	return 0;
+}
+
+void yasmin_conn_destruct(struct vsock_sock *vsk)
+{
+	struct yasmin_conn *c = yasmin_conn(vsk);
+
+	if (!c)
+		return;
+	yasmin_conn_detach(c);
+	yasmin_chan_uninit(c);
+	vsk->trans = NULL;
+	kfree(c);
+	yasmin_stat_add(YASMIN_STAT_SOCKETS, -1);
+}
+
+/* Requires: sk_lock held. */
+void yasmin_conn_release(struct vsock_sock *vsk)
+{
+	struct yasmin_conn *c = yasmin_conn(vsk);
+	struct sock *sk = sk_vsock(vsk);
+
+	sock_owned_by_me(sk);
+	if (c->state == YASMIN_CONN_CONNECTED) {
+		/* Like TCP: unread data turns a close into a reset. */
+		if (yasmin_chan_has_data(c) > 0)
+			yasmin_conn_send(c, YASMIN_MSG_RESET, 0);
+		else
+			yasmin_conn_send(c, YASMIN_MSG_SHUTDOWN,
+					 YASMIN_SHUT_MASK);
+	} else if (c->state == YASMIN_CONN_CONNECTING) {
+		yasmin_ctrl_cancel(c->peer, c->id);
+		yasmin_conn_send(c, YASMIN_MSG_RESET, 0);
+	}
+	yasmin_conn_detach(c);
+	yasmin_chan_uninit(c);
+	c->state = YASMIN_CONN_CLOSED;
+	sk->sk_state = TCP_CLOSE;
+	vsock_remove_sock(vsk);
+}
+
+/* Ring size for a new connection: the socket's buffer size, or ring_kb. */
+static int yasmin_conn_order(struct vsock_sock *vsk)
+{
+	u64 want = vsk->buffer_size;
+
+	if (want == YASMIN_VSOCK_DEFAULT_BUFFER_SIZE)
+		want = (u64)yasmin_ring_kb * 1024;
+	return yasmin_ring_order_for(want);
+}
+
+/* Requires: sk_lock held; sk_state is TCP_SYN_SENT. */
+int yasmin_conn_connect(struct vsock_sock *vsk)
+{
+	struct yasmin_conn *c = yasmin_conn(vsk);
+	u32 cid = vsk->remote_addr.svm_cid;
+	struct yasmin_ctrl_msg msg = { .type = YASMIN_MSG_CONNECT };
+	struct yasmin_peer *peer;
+	domid_t domid;
+	int order, err;
+
+	sock_owned_by_me(sk_vsock(vsk));
+	domid = cid - 2;
+	if (domid == yasmin_self)
+		return -ENETUNREACH;
+
+	/* A new attempt on a socket whose last one failed or timed out. */
+	if (c->state != YASMIN_CONN_IDLE) {
+		if (c->state == YASMIN_CONN_CONNECTING) {
+			yasmin_ctrl_cancel(c->peer, c->id);
+			yasmin_conn_send(c, YASMIN_MSG_RESET, 0);
+		}
+		yasmin_conn_detach(c);
+		yasmin_chan_uninit(c);
+		c->state = YASMIN_CONN_IDLE;
+	}
+
+	order = yasmin_conn_order(vsk);
+	if (order < 0)
+		return order;
+
+	peer = yasmin_peer_get(domid);
+	if (!peer)
+		return -ENOMEM;
+	if (!READ_ONCE(peer->up) && !yasmin_xs_pair_exists(domid)) {
+		pr_warn_ratelimited("no rendezvous with domain %u: run 'yasmin-xs setup %u %u' in dom0\n",
+				    domid, yasmin_self, domid);
+		return -EHOSTUNREACH;
+	}
+
+	err = yasmin_chan_init_connector(c, domid, order, &msg);
+	if (err)
+		return err;
+	do {
+		c->id = get_random_u32();
+	} while (!c->id);
+	msg.src_port = vsk->local_addr.svm_port;
+	msg.dst_port = vsk->remote_addr.svm_port;
+	msg.conn_id = c->id;
+
+	yasmin_conn_attach(c, peer);
+	c->state = YASMIN_CONN_CONNECTING;
+	err = yasmin_ctrl_send(peer, &msg);
+	if (err) {
+		yasmin_conn_detach(c);
+		yasmin_chan_uninit(c);
+		c->state = YASMIN_CONN_IDLE;
+	}
+	return err;
+}
+
+/* Requires: sk_lock held. */
+int yasmin_conn_shutdown(struct vsock_sock *vsk, int mode)
+{
+	struct yasmin_conn *c = yasmin_conn(vsk);
+	u8 flags = mode & YASMIN_SHUT_MASK;
+
+	sock_owned_by_me(sk_vsock(vsk));
+	if (c->state == YASMIN_CONN_CONNECTED && flags)
+		yasmin_conn_send(c, YASMIN_MSG_SHUTDOWN, flags);
+	return 0;
+}
+
+int yasmin_conn_cancel(struct vsock_sock *vsk)
+{
+	struct yasmin_conn *c = yasmin_conn(vsk);
+
+	if (c && c->peer && c->state == YASMIN_CONN_CONNECTING)
+		yasmin_ctrl_cancel(c->peer, c->id);
+	return 0;
+}
+
+/* CONNECT for one of our listeners. Requires: peer->lock held. */
+static void yasmin_conn_rx_connect(struct yasmin_peer *peer,
+				   const struct yasmin_ctrl_msg *m,
+				   struct sockaddr_vm *src,
+				   struct sockaddr_vm *dst)
+{
+	struct yasmin_ctrl_msg reply = {
+		.type = YASMIN_MSG_ACCEPT,
+		.src_port = m->dst_port,
+		.dst_port = m->src_port,
+		.conn_id = m->conn_id,
+	};
+	struct sock *listener, *child;
+	struct vsock_sock *vchild;
+	struct yasmin_conn *c;
+	int err;
+
+	listener = vsock_find_bound_socket(dst);
+	if (!listener) {
+		yasmin_conn_reply_reset(peer, m);
+		return;
+	}
+	lock_sock(listener);
+	if (listener->sk_state != TCP_LISTEN ||
+	    sk_acceptq_is_full(listener) ||
+	    listener->sk_shutdown == SHUTDOWN_MASK)
+		goto refuse;
+
+	child = vsock_create_connected(listener);
+	if (!child)
+		goto refuse;
+	lock_sock_nested(child, SINGLE_DEPTH_NESTING);
+	child->sk_state = TCP_ESTABLISHED;
+	vchild = vsock_sk(child);
+	vsock_addr_init(&vchild->local_addr, dst->svm_cid, dst->svm_port);
+	vsock_addr_init(&vchild->remote_addr, src->svm_cid, src->svm_port);
+
+	err = vsock_assign_transport(vchild, vsock_sk(listener));
+	if (err || vchild->transport != &yasmin_transport)
+		goto drop_child;
+	c = yasmin_conn(vchild);
+	c->id = m->conn_id;
+	err = yasmin_chan_init_acceptor(c, peer->domid, m);
+	if (err)
+		goto drop_child;
+	vchild->buffer_size = yasmin_ring_order_bytes(c->chan.order);
+	yasmin_conn_attach(c, peer);
+	c->state = YASMIN_CONN_CONNECTED;
+
+	yasmin_ctrl_send(peer, &reply);
+	sk_acceptq_added(listener);
+	vsock_insert_connected(vchild);
+	vsock_enqueue_accept(listener, child);
+	release_sock(child);
+	listener->sk_data_ready(listener);
+	release_sock(listener);
+	sock_put(listener);
+	return;
+
+drop_child:
+	release_sock(child);
+	sock_put(child);
+refuse:
+	release_sock(listener);
+	sock_put(listener);
+	yasmin_conn_reply_reset(peer, m);
+}
+
+/*
+ * yasmin_conn_rx() - one validated control message from @peer.
+ * Requires: peer->lock held.
+ */
+void yasmin_conn_rx(struct yasmin_peer *peer, const struct yasmin_ctrl_msg *m)
+{
+	struct sockaddr_vm src, dst;
+	struct vsock_sock *vsk;
+	struct yasmin_conn *c;
+	struct sock *sk;
+
+	lockdep_assert_held(&peer->lock);
+	vsock_addr_init(&src, yasmin_domid_to_cid(peer->domid), m->src_port);
+	vsock_addr_init(&dst, yasmin_domid_to_cid(yasmin_self), m->dst_port);
+
+	if (m->type == YASMIN_MSG_CONNECT) {
+		yasmin_conn_rx_connect(peer, m, &src, &dst);
+		return;
+	}
+
+	sk = vsock_find_connected_socket(&src, &dst);
+	if (!sk)
+		sk = vsock_find_bound_socket(&dst);	/* still connecting */
+	if (!sk) {
+		if (m->type == YASMIN_MSG_ACCEPT)
+			yasmin_conn_reply_reset(peer, m);
+		return;
+	}
+
+	lock_sock(sk);
+	vsk = vsock_sk(sk);
+	c = vsk->transport == &yasmin_transport ? yasmin_conn(vsk) : NULL;
+	if (!c || c->peer != peer || c->id != m->conn_id ||
+	    c->state == YASMIN_CONN_CLOSED) {
+		if (m->type == YASMIN_MSG_ACCEPT)
+			yasmin_conn_reply_reset(peer, m);
+		goto out;
+	}
+
+	switch (m->type) {
+	case YASMIN_MSG_ACCEPT:
+		if (c->state != YASMIN_CONN_CONNECTING ||
+		    sk->sk_state != TCP_SYN_SENT) {
+			yasmin_conn_reply_reset(peer, m);
+			break;
+		}
+		c->state = YASMIN_CONN_CONNECTED;
+		vsk->local_addr.svm_cid = dst.svm_cid;
+		sk->sk_state = TCP_ESTABLISHED;
+		sk->sk_socket->state = SS_CONNECTED;
+		vsock_insert_connected(vsk);
+		sk->sk_state_change(sk);
+		break;
+	case YASMIN_MSG_RESET:
+		yasmin_conn_reset(c, ECONNRESET);
+		break;
+	case YASMIN_MSG_SHUTDOWN:
+		vsk->peer_shutdown |= m->flags;
+		sk->sk_state_change(sk);
+		yasmin_wake(sk);
+		break;
+	}
+out:
+	release_sock(sk);
+	sock_put(sk);
+}

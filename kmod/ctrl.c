@@ -1,0 +1,567 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The control channel: one per pair of domains that talk, carrying
+ * CONNECT / ACCEPT / RESET / SHUTDOWN between them (proto.h).
+ *
+ * A session is set up lazily, on the first use by either side. The lower
+ * domid ("owner") grants the page and reserves the event channel; the
+ * other side maps and binds them. Because only the owner ever creates a
+ * page, two domains that connect to each other at the same moment still
+ * end up with one channel. Handshake over XenStore:
+ *
+ *   non-owner wants it:   writes request=N      -> owner publishes gen=N
+ *   owner wants it:       writes want=W         -> non-owner requests
+ *   non-owner sees gen=N: maps, binds, writes mapped=N
+ *
+ * A new request (the peer restarted), a vanished gen or mapped key (the
+ * peer let go), a removed pair directory (yasmin-xs teardown), or our
+ * event channel dropping back to unbound (the peer domain died) ends the
+ * session: every socket with that peer is reset and everything is freed.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/interrupt.h>
+#include <linux/random.h>
+#include <linux/slab.h>
+#include <xen/events.h>
+#include <xen/xenbus.h>
+
+#include "yasmin.h"
+
+/* How often a live session checks that the peer domain still exists. */
+#define YASMIN_LIVENESS_PERIOD	(HZ / 4)
+/* Control messages handled per work run before yielding the worker. */
+#define YASMIN_CTRL_BUDGET	(4 * YASMIN_CTRL_SLOTS)
+
+struct yasmin_txmsg {
+	struct list_head node;
+	struct yasmin_ctrl_msg msg;
+};
+
+static LIST_HEAD(yasmin_peers);
+static DEFINE_MUTEX(yasmin_peers_lock);
+static bool yasmin_ctrl_dying;
+
+static u32 yasmin_nonce(void)
+{
+	u32 n;
+
+	do {
+		n = get_random_u32();
+	} while (!n);
+	return n;
+}
+
+static irqreturn_t yasmin_ctrl_irq(int irq, void *dev)
+{
+	struct yasmin_peer *peer = dev;
+
+	yasmin_stat_add(YASMIN_STAT_EVENTS_RECEIVED, 1);
+	queue_work(yasmin_wq, &peer->work);
+	xen_irq_lateeoi(irq, 0);
+	return IRQ_HANDLED;
+}
+
+/* Our half of the page: the ring we produce and the one we consume. */
+static struct yasmin_ctrl_idx *yasmin_ctrl_tx_idx(struct yasmin_peer *peer)
+{
+	return peer->owner ? &peer->page->o2p : &peer->page->p2o;
+}
+
+static struct yasmin_ctrl_msg *yasmin_ctrl_tx_slots(struct yasmin_peer *peer)
+{
+	return peer->owner ? peer->page->o2p_msg : peer->page->p2o_msg;
+}
+
+static struct yasmin_ctrl_idx *yasmin_ctrl_rx_idx(struct yasmin_peer *peer)
+{
+	return peer->owner ? &peer->page->p2o : &peer->page->o2p;
+}
+
+static struct yasmin_ctrl_msg *yasmin_ctrl_rx_slots(struct yasmin_peer *peer)
+{
+	return peer->owner ? peer->page->p2o_msg : peer->page->o2p_msg;
+}
+
+/*
+ * Put one message into the ring; false when it is full (or the peer broke
+ * the consumer index, which the receive side will notice too).
+ * Requires: peer->tx_lock held, peer->up.
+ */
+static bool yasmin_ctrl_put(struct yasmin_peer *peer,
+			    const struct yasmin_ctrl_msg *msg)
+{
+	struct yasmin_ctrl_idx *idx = yasmin_ctrl_tx_idx(peer);
+	u32 cons = READ_ONCE(idx->cons);
+	u32 used = peer->tx_prod - cons;
+
+	lockdep_assert_held(&peer->tx_lock);
+	if (used >= YASMIN_CTRL_SLOTS)
+		return false;
+	/*
+	 * Read cons before overwriting the slot it freed; pairs with the
+	 * virt_mb() in yasmin_ctrl_rx() before the consumer publishes cons.
+	 */
+	virt_mb();
+	yasmin_ctrl_tx_slots(peer)[peer->tx_prod % YASMIN_CTRL_SLOTS] = *msg;
+	/*
+	 * The slot (and anything the message refers to, such as a data
+	 * interface page) before prod; pairs with the virt_rmb() in
+	 * yasmin_ctrl_rx() after the consumer reads prod.
+	 */
+	virt_wmb();
+	peer->tx_prod++;
+	WRITE_ONCE(idx->prod, peer->tx_prod);
+	return true;
+}
+
+/* Move queued messages into the ring. Requires: peer->tx_lock held. */
+static bool yasmin_ctrl_flush_locked(struct yasmin_peer *peer)
+{
+	struct yasmin_txmsg *t, *tmp;
+	bool sent = false;
+
+	list_for_each_entry_safe(t, tmp, &peer->txq, node) {
+		if (!yasmin_ctrl_put(peer, &t->msg))
+			break;
+		list_del(&t->node);
+		kfree(t);
+		sent = true;
+	}
+	return sent;
+}
+
+/*
+ * yasmin_ctrl_send() - send @msg to the peer, now if the session is up and
+ * the ring has room, else as soon as it has. Messages keep their order.
+ * Callable under sk_lock; never sleeps on the peer.
+ */
+int yasmin_ctrl_send(struct yasmin_peer *peer,
+		     const struct yasmin_ctrl_msg *msg)
+{
+	struct yasmin_txmsg *t = kmalloc(sizeof(*t), GFP_KERNEL);
+	bool queued = false, sent = false;
+
+	if (!t)
+		return -ENOMEM;
+	spin_lock(&peer->tx_lock);
+	if (peer->up && list_empty(&peer->txq) && yasmin_ctrl_put(peer, msg)) {
+		sent = true;
+	} else {
+		t->msg = *msg;
+		list_add_tail(&t->node, &peer->txq);
+		queued = true;
+	}
+	if (sent)
+		yasmin_evtchn_notify(&peer->ev);
+	spin_unlock(&peer->tx_lock);
+	if (!queued)
+		kfree(t);
+	else
+		yasmin_peer_kick(peer, YASMIN_PEER_USE);
+	return 0;
+}
+
+/* Drop queued messages about @conn_id (a connect that timed out). */
+void yasmin_ctrl_cancel(struct yasmin_peer *peer, u32 conn_id)
+{
+	struct yasmin_txmsg *t, *tmp;
+
+	spin_lock(&peer->tx_lock);
+	list_for_each_entry_safe(t, tmp, &peer->txq, node) {
+		if (t->msg.conn_id == conn_id) {
+			list_del(&t->node);
+			kfree(t);
+		}
+	}
+	spin_unlock(&peer->tx_lock);
+}
+
+static void yasmin_session_down(struct yasmin_peer *peer, int err,
+				const char *why)
+{
+	struct yasmin_txmsg *t, *tmp;
+	LIST_HEAD(dropped);
+	bool was_up;
+
+	lockdep_assert_held(&peer->lock);
+
+	spin_lock(&peer->tx_lock);
+	was_up = peer->up;
+	peer->up = false;
+	list_splice_init(&peer->txq, &dropped);
+	spin_unlock(&peer->tx_lock);
+	list_for_each_entry_safe(t, tmp, &dropped, node)
+		kfree(t);
+
+	yasmin_conn_reset_peer(peer, err);
+
+	yasmin_evtchn_uninit(&peer->ev, peer);
+	if (peer->owner) {
+		if (peer->page_grant.nr) {
+			yasmin_grant_area_uninit(&peer->page_grant);
+			yasmin_xs_unpublish_ctrl(peer->domid);
+		}
+		peer->peer_bound = false;
+	} else {
+		yasmin_map_area_uninit(&peer->page_map);
+		yasmin_xs_remove(peer->domid, "mapped");
+		yasmin_xs_remove(peer->domid, "request");
+		peer->requested = false;
+	}
+	peer->page = NULL;
+	if (was_up)
+		pr_info("domain %u: control channel closed (%s)\n",
+			peer->domid, why);
+}
+
+static void yasmin_session_start(struct yasmin_peer *peer)
+{
+	spin_lock(&peer->tx_lock);
+	peer->tx_prod = 0;
+	peer->rx_cons = 0;
+	peer->up = true;
+	spin_unlock(&peer->tx_lock);
+	queue_delayed_work(yasmin_wq, &peer->liveness, YASMIN_LIVENESS_PERIOD);
+	pr_info("domain %u: control channel open (gen %u)\n", peer->domid,
+		peer->gen);
+}
+
+/* Owner: create and publish a fresh page for the peer's request @gen. */
+static void yasmin_session_up_owner(struct yasmin_peer *peer, u32 gen)
+{
+	int err;
+
+	lockdep_assert_held(&peer->lock);
+	err = yasmin_grant_area_init(&peer->page_grant, 1, peer->domid);
+	if (err)
+		goto fail;
+	err = yasmin_evtchn_init_unbound(&peer->ev, peer->domid,
+					 yasmin_ctrl_irq, "yasmin-ctrl", peer);
+	if (err)
+		goto fail_grant;
+	peer->page = peer->page_grant.va[0];
+	peer->gen = gen;
+	peer->peer_bound = false;
+	err = yasmin_xs_publish_ctrl(peer->domid, peer->page_grant.refs[0],
+				     peer->ev.port, gen);
+	if (err)
+		goto fail_evtchn;
+	yasmin_session_start(peer);
+	return;
+
+fail_evtchn:
+	yasmin_evtchn_uninit(&peer->ev, peer);
+fail_grant:
+	yasmin_grant_area_uninit(&peer->page_grant);
+	peer->page = NULL;
+fail:
+	pr_warn_ratelimited("domain %u: cannot create control channel: %d\n",
+			    peer->domid, err);
+}
+
+/* Non-owner: map the page the owner published for our request. */
+static void yasmin_session_up_peer(struct yasmin_peer *peer)
+{
+	u32 ref, port, version;
+	grant_ref_t gref;
+	int err;
+
+	lockdep_assert_held(&peer->lock);
+	err = yasmin_xs_read_u32(peer->domid, "version", &version);
+	if (!err && version != YASMIN_PROTO_VERSION) {
+		pr_warn_ratelimited("domain %u speaks protocol %u, not %u\n",
+				    peer->domid, version, YASMIN_PROTO_VERSION);
+		return;
+	}
+	if (!err)
+		err = yasmin_xs_read_u32(peer->domid, "ctrl-ref", &ref);
+	if (!err)
+		err = yasmin_xs_read_u32(peer->domid, "ctrl-evtchn", &port);
+	if (err)
+		goto fail;
+	gref = ref;
+	err = yasmin_map_area_init(&peer->page_map, peer->domid, &gref, 1);
+	if (err)
+		goto fail;
+	err = yasmin_evtchn_init_bound(&peer->ev, peer->domid, port,
+				       yasmin_ctrl_irq, "yasmin-ctrl", peer);
+	if (err)
+		goto fail_map;
+	peer->page = peer->page_map.va[0];
+	err = yasmin_xs_write_u32(peer->domid, "mapped", peer->gen);
+	if (err)
+		goto fail_evtchn;
+	peer->requested = false;
+	yasmin_session_start(peer);
+	return;
+
+fail_evtchn:
+	yasmin_evtchn_uninit(&peer->ev, peer);
+fail_map:
+	yasmin_map_area_uninit(&peer->page_map);
+	peer->page = NULL;
+fail:
+	pr_warn_ratelimited("domain %u: cannot join control channel: %d\n",
+			    peer->domid, err);
+}
+
+static void yasmin_session_request(struct yasmin_peer *peer)
+{
+	lockdep_assert_held(&peer->lock);
+	peer->gen = yasmin_nonce();
+	if (!yasmin_xs_write_u32(peer->domid, "request", peer->gen))
+		peer->requested = true;
+}
+
+static u32 yasmin_xs_u32_or_zero(domid_t peer, const char *key)
+{
+	u32 v;
+
+	return yasmin_xs_read_u32(peer, key, &v) ? 0 : v;
+}
+
+static void yasmin_peer_sync_owner(struct yasmin_peer *peer)
+{
+	u32 req = yasmin_xs_u32_or_zero(peer->domid, "request");
+	u32 mapped = yasmin_xs_u32_or_zero(peer->domid, "mapped");
+
+	if (peer->up && req && req != peer->last_request)
+		yasmin_session_down(peer, ECONNRESET, "peer restarted");
+	else if (peer->up && peer->peer_bound && mapped != peer->gen)
+		yasmin_session_down(peer, ECONNRESET, "peer left");
+	else if (peer->up && mapped == peer->gen)
+		peer->peer_bound = true;
+
+	if (!peer->up && req && req != peer->last_request) {
+		peer->last_request = req;
+		yasmin_session_up_owner(peer, req);
+	}
+}
+
+static void yasmin_peer_sync_other(struct yasmin_peer *peer)
+{
+	u32 gen = yasmin_xs_u32_or_zero(peer->domid, "gen");
+	u32 want = yasmin_xs_u32_or_zero(peer->domid, "want");
+
+	if (peer->up && gen != peer->gen)
+		yasmin_session_down(peer, ECONNRESET, "owner restarted");
+	if (want && want != peer->last_want) {
+		peer->last_want = want;
+		if (peer->up)
+			yasmin_session_down(peer, ECONNRESET, "owner restarted");
+		if (!peer->requested)
+			yasmin_session_request(peer);
+	}
+	if (!peer->up && peer->requested && gen == peer->gen)
+		yasmin_session_up_peer(peer);
+}
+
+static void yasmin_peer_sync_xs(struct yasmin_peer *peer)
+{
+	lockdep_assert_held(&peer->lock);
+	if (!yasmin_xs_pair_exists(peer->domid)) {
+		if (peer->up)
+			yasmin_session_down(peer, EHOSTUNREACH,
+					    "rendezvous removed");
+		else
+			yasmin_conn_reset_peer(peer, EHOSTUNREACH);
+		return;
+	}
+	if (peer->owner)
+		yasmin_peer_sync_owner(peer);
+	else
+		yasmin_peer_sync_other(peer);
+}
+
+/* A local socket needs the session: ask for it if nobody has. */
+static void yasmin_peer_use(struct yasmin_peer *peer)
+{
+	lockdep_assert_held(&peer->lock);
+	if (peer->up)
+		return;
+	if (!peer->owner) {
+		if (!peer->requested)
+			yasmin_session_request(peer);
+		return;
+	}
+	yasmin_xs_write_u32(peer->domid, "want", yasmin_nonce());
+}
+
+static void yasmin_ctrl_rx(struct yasmin_peer *peer)
+{
+	struct yasmin_ctrl_idx *idx = yasmin_ctrl_rx_idx(peer);
+	struct yasmin_ctrl_msg *slots = yasmin_ctrl_rx_slots(peer);
+	unsigned int budget = YASMIN_CTRL_BUDGET;
+	struct yasmin_ctrl_msg m;
+	u32 prod, avail;
+	bool was_full;
+
+	lockdep_assert_held(&peer->lock);
+	while (peer->up && budget) {
+		prod = READ_ONCE(idx->prod);
+		avail = prod - peer->rx_cons;
+		if (avail > YASMIN_CTRL_SLOTS) {
+			pr_warn_ratelimited("domain %u broke the control ring (prod %u cons %u)\n",
+					    peer->domid, prod, peer->rx_cons);
+			yasmin_session_down(peer, EPROTO, "protocol violation");
+			return;
+		}
+		if (!avail)
+			break;
+		/*
+		 * prod before the slots it covers; pairs with the virt_wmb()
+		 * in yasmin_ctrl_put().
+		 */
+		virt_rmb();
+		was_full = avail == YASMIN_CTRL_SLOTS;
+		while (avail-- && budget--) {
+			/* One private copy; the peer may rewrite the slot. */
+			m = slots[peer->rx_cons % YASMIN_CTRL_SLOTS];
+			peer->rx_cons++;
+			if (yasmin_msg_check(&m)) {
+				pr_warn_ratelimited("domain %u sent a malformed control message (type %u)\n",
+						    peer->domid, m.type);
+				continue;
+			}
+			yasmin_conn_rx(peer, &m);
+			if (!peer->up)
+				return;
+		}
+		/*
+		 * Finish reading the slots before handing them back; pairs
+		 * with the virt_mb() in yasmin_ctrl_put() after the producer
+		 * reads cons.
+		 */
+		virt_mb();
+		WRITE_ONCE(idx->cons, peer->rx_cons);
+		/* A producer that found the ring full waits for this. */
+		if (was_full)
+			yasmin_evtchn_notify(&peer->ev);
+	}
+	if (!budget)
+		queue_work(yasmin_wq, &peer->work);
+}
+
+static void yasmin_peer_work(struct work_struct *work)
+{
+	struct yasmin_peer *peer = container_of(work, struct yasmin_peer,
+						work);
+	bool sent = false;
+
+	mutex_lock(&peer->lock);
+	if (READ_ONCE(yasmin_ctrl_dying))
+		goto out;
+	if (test_and_clear_bit(YASMIN_PEER_XS, &peer->pending))
+		yasmin_peer_sync_xs(peer);
+	if (test_and_clear_bit(YASMIN_PEER_USE, &peer->pending))
+		yasmin_peer_use(peer);
+	if (peer->up)
+		yasmin_ctrl_rx(peer);
+	spin_lock(&peer->tx_lock);
+	if (peer->up && !list_empty(&peer->txq)) {
+		sent = yasmin_ctrl_flush_locked(peer);
+		if (sent)
+			yasmin_evtchn_notify(&peer->ev);
+	}
+	spin_unlock(&peer->tx_lock);
+out:
+	mutex_unlock(&peer->lock);
+}
+
+static void yasmin_peer_liveness(struct work_struct *work)
+{
+	struct yasmin_peer *peer = container_of(to_delayed_work(work),
+						struct yasmin_peer, liveness);
+	bool bound;
+
+	mutex_lock(&peer->lock);
+	if (!peer->up || READ_ONCE(yasmin_ctrl_dying))
+		goto out;
+	bound = yasmin_evtchn_connected(&peer->ev);
+	if (peer->owner && !peer->peer_bound) {
+		peer->peer_bound = bound;
+	} else if (!bound) {
+		pr_info("domain %u is gone\n", peer->domid);
+		yasmin_session_down(peer, ECONNRESET, "peer domain gone");
+	}
+	if (peer->up)
+		queue_delayed_work(yasmin_wq, &peer->liveness,
+				   YASMIN_LIVENESS_PERIOD);
+out:
+	mutex_unlock(&peer->lock);
+}
+
+void yasmin_peer_kick(struct yasmin_peer *peer, int bit)
+{
+	set_bit(bit, &peer->pending);
+	queue_work(yasmin_wq, &peer->work);
+}
+
+/* The peer object for @domid, created on first use; lives until unload. */
+struct yasmin_peer *yasmin_peer_get(domid_t domid)
+{
+	struct yasmin_peer *peer;
+
+	mutex_lock(&yasmin_peers_lock);
+	list_for_each_entry(peer, &yasmin_peers, node) {
+		if (peer->domid == domid)
+			goto out;
+	}
+	peer = kzalloc(sizeof(*peer), GFP_KERNEL);
+	if (!peer)
+		goto out;
+	peer->domid = domid;
+	peer->owner = yasmin_self < domid;
+	mutex_init(&peer->lock);
+	spin_lock_init(&peer->tx_lock);
+	spin_lock_init(&peer->conns_lock);
+	INIT_LIST_HEAD(&peer->txq);
+	INIT_LIST_HEAD(&peer->conns);
+	INIT_WORK(&peer->work, yasmin_peer_work);
+	INIT_DELAYED_WORK(&peer->liveness, yasmin_peer_liveness);
+	list_add(&peer->node, &yasmin_peers);
+	yasmin_stat_add(YASMIN_STAT_PEERS, 1);
+out:
+	mutex_unlock(&yasmin_peers_lock);
+	return peer;
+}
+
+void yasmin_peer_xs_changed(domid_t domid)
+{
+	struct yasmin_peer *peer = yasmin_peer_get(domid);
+
+	if (peer)
+		yasmin_peer_kick(peer, YASMIN_PEER_XS);
+}
+
+int yasmin_ctrl_init(void)
+{
+	yasmin_ctrl_dying = false;
+	return 0;
+}
+
+void yasmin_ctrl_uninit(void)
+{
+	struct yasmin_peer *peer, *tmp;
+
+	/*
+	 * No sockets exist any more (the vsock core holds a module ref per
+	 * socket). From here on a queued work item does nothing.
+	 */
+	WRITE_ONCE(yasmin_ctrl_dying, true);
+	list_for_each_entry(peer, &yasmin_peers, node) {
+		mutex_lock(&peer->lock);
+		yasmin_session_down(peer, ESHUTDOWN, "module unloading");
+		mutex_unlock(&peer->lock);
+	}
+	list_for_each_entry_safe(peer, tmp, &yasmin_peers, node) {
+		cancel_delayed_work_sync(&peer->liveness);
+		cancel_work_sync(&peer->work);
+		if (!peer->owner)
+			yasmin_xs_remove(peer->domid, "request");
+		list_del(&peer->node);
+		kfree(peer);
+		yasmin_stat_add(YASMIN_STAT_PEERS, -1);
+	}
+}

@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The vsock transport ops table. Thin on purpose: connection logic lives
+ * in conn.c, the data path in chan.c. The vsock core calls every op below
+ * with the socket lock held, except init and destruct.
+ */
+#include <linux/module.h>
+#include <linux/sched.h>
+#include <net/af_vsock.h>
+
+#include "yasmin.h"
+
+static u32 yasmin_get_local_cid(void)
+{
+	return yasmin_domid_to_cid(yasmin_self);
+}
+
+static bool yasmin_stream_allow(u32 cid, u32 port)
+{
+	/* CID 0 and 1 are not domains; CID = domid + 2. */
+	return cid >= 2 && cid - 2 < DOMID_FIRST_RESERVED;
+}
+
+static s64 yasmin_stream_has_data(struct vsock_sock *vsk)
+{
+	return yasmin_chan_has_data(yasmin_conn(vsk));
+}
+
+static s64 yasmin_stream_has_space(struct vsock_sock *vsk)
+{
+	return yasmin_chan_has_space(yasmin_conn(vsk));
+}
+
+static u64 yasmin_stream_rcvhiwat(struct vsock_sock *vsk)
+{
+	struct yasmin_conn *c = yasmin_conn(vsk);
+
+	return c->chan.up ? c->chan.rx.size : vsk->buffer_size;
+}
+
+static bool yasmin_stream_is_active(struct vsock_sock *vsk)
+{
+	return yasmin_conn(vsk)->chan.up;
+}
+
+static ssize_t yasmin_stream_enqueue(struct vsock_sock *vsk,
+				     struct msghdr *msg, size_t len)
+{
+	return yasmin_chan_enqueue(yasmin_conn(vsk), msg, len);
+}
+
+static ssize_t yasmin_stream_dequeue(struct vsock_sock *vsk,
+				     struct msghdr *msg, size_t len, int flags)
+{
+	return yasmin_chan_dequeue(yasmin_conn(vsk), msg, len, flags);
+}
+
+static int yasmin_notify_poll_in(struct vsock_sock *vsk, size_t target,
+				 bool *readable)
+{
+	*readable = yasmin_chan_want_data(yasmin_conn(vsk), target);
+	return 0;
+}
+
+static int yasmin_notify_poll_out(struct vsock_sock *vsk, size_t target,
+				  bool *writable)
+{
+	*writable = yasmin_chan_want_space(yasmin_conn(vsk));
+	return 0;
+}
+
+static int yasmin_notify_recv_init(struct vsock_sock *vsk, size_t target,
+				   struct vsock_transport_recv_notify_data *d)
+{
+	return 0;
+}
+
+/*
+ * Called after prepare_to_wait() and before the reader sleeps. If data
+ * arrived between the core's last check and our want_data flag, stay
+ * runnable: schedule_timeout() then returns at once and the core looks
+ * again.
+ */
+static int yasmin_notify_recv_pre_block(struct vsock_sock *vsk, size_t target,
+					struct vsock_transport_recv_notify_data *d)
+{
+	if (yasmin_chan_want_data(yasmin_conn(vsk), 1))
+		__set_current_state(TASK_RUNNING);
+	return 0;
+}
+
+static int yasmin_notify_recv_pre_dequeue(struct vsock_sock *vsk,
+					  size_t target,
+					  struct vsock_transport_recv_notify_data *d)
+{
+	return 0;
+}
+
+static int yasmin_notify_recv_post_dequeue(struct vsock_sock *vsk,
+					   size_t target, ssize_t copied,
+					   bool data_read,
+					   struct vsock_transport_recv_notify_data *d)
+{
+	return 0;
+}
+
+static int yasmin_notify_send_init(struct vsock_sock *vsk,
+				   struct vsock_transport_send_notify_data *d)
+{
+	return 0;
+}
+
+/*
+ * The writer sleeps in wait_woken(); if room appeared before our
+ * want_space flag was visible, mark it woken so it does not sleep.
+ */
+static int yasmin_notify_send_pre_block(struct vsock_sock *vsk,
+					struct vsock_transport_send_notify_data *d)
+{
+	if (yasmin_chan_want_space(yasmin_conn(vsk)))
+		yasmin_wake(sk_vsock(vsk));
+	return 0;
+}
+
+static int yasmin_notify_send_pre_enqueue(struct vsock_sock *vsk,
+					  struct vsock_transport_send_notify_data *d)
+{
+	return 0;
+}
+
+static int yasmin_notify_send_post_enqueue(struct vsock_sock *vsk,
+					   ssize_t written,
+					   struct vsock_transport_send_notify_data *d)
+{
+	return 0;
+}
+
+/* A connected socket keeps its ring; report the size it really has. */
+static void yasmin_notify_buffer_size(struct vsock_sock *vsk, u64 *val)
+{
+	struct yasmin_conn *c = yasmin_conn(vsk);
+
+	if (c && c->chan.up)
+		*val = c->chan.rx.size;
+}
+
+const struct vsock_transport yasmin_transport = {
+	.module = THIS_MODULE,
+	.get_local_cid = yasmin_get_local_cid,
+
+	.init = yasmin_conn_init,
+	.destruct = yasmin_conn_destruct,
+	.release = yasmin_conn_release,
+	.connect = yasmin_conn_connect,
+	.shutdown = yasmin_conn_shutdown,
+	.cancel_pkt = yasmin_conn_cancel,
+
+	.stream_allow = yasmin_stream_allow,
+	.stream_has_data = yasmin_stream_has_data,
+	.stream_has_space = yasmin_stream_has_space,
+	.stream_rcvhiwat = yasmin_stream_rcvhiwat,
+	.stream_is_active = yasmin_stream_is_active,
+	.stream_enqueue = yasmin_stream_enqueue,
+	.stream_dequeue = yasmin_stream_dequeue,
+
+	.notify_poll_in = yasmin_notify_poll_in,
+	.notify_poll_out = yasmin_notify_poll_out,
+	.notify_recv_init = yasmin_notify_recv_init,
+	.notify_recv_pre_block = yasmin_notify_recv_pre_block,
+	.notify_recv_pre_dequeue = yasmin_notify_recv_pre_dequeue,
+	.notify_recv_post_dequeue = yasmin_notify_recv_post_dequeue,
+	.notify_send_init = yasmin_notify_send_init,
+	.notify_send_pre_block = yasmin_notify_send_pre_block,
+	.notify_send_pre_enqueue = yasmin_notify_send_pre_enqueue,
+	.notify_send_post_enqueue = yasmin_notify_send_post_enqueue,
+	.notify_buffer_size = yasmin_notify_buffer_size,
+};

@@ -1,0 +1,235 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Internal interfaces between the files of yasmin.ko. One concern per file:
+ *
+ *   main.c       init/exit, module parameters
+ *   stats.c      counters in /sys/module/yasmin/counters/
+ *   grant.c      granting local pages and mapping foreign ones
+ *   evtchn.c     event channels
+ *   xs.c         XenStore rendezvous
+ *   ctrl.c       per-domain-pair control channel (struct yasmin_peer)
+ *   chan.c       per-socket data channel and the data path
+ *   conn.c       per-socket connection state machine
+ *   transport.c  the vsock transport ops table
+ *
+ * Lock order: peer->lock (mutex) -> sk_lock -> peer->tx_lock and
+ * peer->conns_lock (spinlocks). Socket operations run under sk_lock and so
+ * never take peer->lock; they hand work to the peer's work item instead.
+ */
+#ifndef YASMIN_H
+#define YASMIN_H
+
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/spinlock.h>
+#include <linux/workqueue.h>
+#include <net/af_vsock.h>
+#include <xen/grant_table.h>
+#include <xen/interface/event_channel.h>
+
+#include "proto.h"
+#include "ring.h"
+
+/* main.c */
+extern domid_t yasmin_self;
+extern unsigned int yasmin_ring_kb;
+extern struct workqueue_struct *yasmin_wq;
+extern const struct vsock_transport yasmin_transport;
+
+static inline u32 yasmin_domid_to_cid(domid_t domid)
+{
+	return (u32)domid + 2;
+}
+
+/* stats.c */
+enum yasmin_stat {
+	YASMIN_STAT_SOCKETS,
+	YASMIN_STAT_PEERS,
+	YASMIN_STAT_GRANTS,
+	YASMIN_STAT_MAPS,
+	YASMIN_STAT_EVTCHNS,
+	YASMIN_STAT_BYTES_SENT,
+	YASMIN_STAT_BYTES_RECEIVED,
+	YASMIN_STAT_EVENTS_SENT,
+	YASMIN_STAT_EVENTS_RECEIVED,
+	YASMIN_STAT_RESETS,
+	YASMIN_STAT_NR,
+};
+
+extern atomic64_t yasmin_stats[YASMIN_STAT_NR];
+
+static inline void yasmin_stat_add(enum yasmin_stat s, s64 v)
+{
+	atomic64_add(v, &yasmin_stats[s]);
+}
+
+int yasmin_stats_init(void);
+void yasmin_stats_uninit(void);
+
+/* grant.c: local pages granted to one peer. */
+struct yasmin_grant_area {
+	unsigned int nr;
+	struct page **pages;
+	void **va;
+	grant_ref_t *refs;
+};
+
+int yasmin_grant_area_init(struct yasmin_grant_area *a, unsigned int nr,
+			   domid_t peer);
+void yasmin_grant_area_uninit(struct yasmin_grant_area *a);
+
+/* grant.c: foreign pages mapped from one peer. */
+struct yasmin_map_area {
+	unsigned int nr;
+	struct page **pages;
+	void **va;
+	grant_handle_t *handles;
+};
+
+int yasmin_map_area_init(struct yasmin_map_area *m, domid_t peer,
+			 const grant_ref_t *refs, unsigned int nr);
+void yasmin_map_area_uninit(struct yasmin_map_area *m);
+
+/* evtchn.c */
+struct yasmin_evtchn {
+	evtchn_port_t port;
+	int irq;		/* 0 when not bound */
+};
+
+int yasmin_evtchn_init_unbound(struct yasmin_evtchn *ev, domid_t peer,
+			       irq_handler_t handler, const char *name,
+			       void *dev);
+int yasmin_evtchn_init_bound(struct yasmin_evtchn *ev, domid_t peer,
+			     evtchn_port_t remote, irq_handler_t handler,
+			     const char *name, void *dev);
+void yasmin_evtchn_uninit(struct yasmin_evtchn *ev, void *dev);
+void yasmin_evtchn_notify(struct yasmin_evtchn *ev);
+bool yasmin_evtchn_connected(struct yasmin_evtchn *ev);
+
+/* xs.c */
+int yasmin_xs_init(void);
+void yasmin_xs_uninit(void);
+bool yasmin_xs_pair_exists(domid_t peer);
+int yasmin_xs_read_u32(domid_t peer, const char *key, u32 *val);
+int yasmin_xs_write_u32(domid_t peer, const char *key, u32 val);
+int yasmin_xs_remove(domid_t peer, const char *key);
+int yasmin_xs_publish_ctrl(domid_t peer, grant_ref_t ref,
+			   evtchn_port_t port, u32 gen);
+void yasmin_xs_unpublish_ctrl(domid_t peer);
+
+/* ctrl.c: one per domain pair we talk to. */
+struct yasmin_peer {
+	domid_t domid;
+	bool owner;			/* lower domid: owns the control page */
+	struct list_head node;		/* in the global peer list */
+
+	/* Session state: protected by lock, used by the work item only. */
+	struct mutex lock;
+	bool requested;			/* non-owner: request written */
+	bool peer_bound;		/* owner: peer mapped this gen */
+	u32 last_request;		/* owner: last request served */
+	u32 last_want;			/* non-owner: last want seen */
+
+	/*
+	 * up, gen and the control page: written under lock and tx_lock,
+	 * read under either.
+	 */
+	spinlock_t tx_lock;
+	bool up;
+	u32 gen;
+	struct yasmin_ctrl_page *page;
+	struct yasmin_grant_area page_grant;	/* owner */
+	struct yasmin_map_area page_map;	/* non-owner */
+	struct yasmin_evtchn ev;
+	u32 tx_prod;				/* private copies of our */
+	u32 rx_cons;				/* own indices */
+	struct list_head txq;			/* messages awaiting room */
+
+	spinlock_t conns_lock;
+	struct list_head conns;
+
+	unsigned long pending;		/* YASMIN_PEER_* bits */
+	struct work_struct work;
+	struct delayed_work liveness;
+};
+
+#define YASMIN_PEER_XS		0	/* re-read XenStore */
+#define YASMIN_PEER_USE		1	/* a local socket wants the channel */
+
+struct yasmin_peer *yasmin_peer_get(domid_t domid);
+void yasmin_peer_kick(struct yasmin_peer *peer, int bit);
+void yasmin_peer_xs_changed(domid_t domid);
+int yasmin_ctrl_send(struct yasmin_peer *peer,
+		     const struct yasmin_ctrl_msg *msg);
+void yasmin_ctrl_cancel(struct yasmin_peer *peer, u32 conn_id);
+int yasmin_ctrl_init(void);
+void yasmin_ctrl_uninit(void);
+
+/* chan.c: the data channel of one connected socket. */
+struct yasmin_chan {
+	bool up;
+	bool connector;
+	u32 order;
+	struct yasmin_grant_area local;		/* connector's memory */
+	struct yasmin_map_area intf_map;	/* acceptor's mappings */
+	struct yasmin_map_area ring_map;
+	struct yasmin_data_intf *intf;
+	struct yasmin_ring tx, rx;
+	struct yasmin_prod_line *tx_prod;	/* ours */
+	struct yasmin_cons_line *tx_cons;	/* peer's */
+	struct yasmin_prod_line *rx_prod;	/* peer's */
+	struct yasmin_cons_line *rx_cons;	/* ours */
+	u32 tx_prod_val;			/* private copies */
+	u32 rx_cons_val;
+	struct yasmin_evtchn ev;
+};
+
+/* conn.c: transport state of one vsock socket (vsk->trans). */
+enum yasmin_conn_state {
+	YASMIN_CONN_IDLE,
+	YASMIN_CONN_CONNECTING,
+	YASMIN_CONN_CONNECTED,
+	YASMIN_CONN_CLOSED,
+};
+
+struct yasmin_conn {
+	struct vsock_sock *vsk;
+	struct yasmin_peer *peer;	/* set once connecting or accepted */
+	struct list_head peer_node;	/* in peer->conns */
+	u32 id;
+	enum yasmin_conn_state state;
+	struct yasmin_chan chan;
+};
+
+static inline struct yasmin_conn *yasmin_conn(struct vsock_sock *vsk)
+{
+	return vsk->trans;
+}
+
+int yasmin_chan_init_connector(struct yasmin_conn *c, domid_t peer,
+			       u32 order, struct yasmin_ctrl_msg *msg);
+int yasmin_chan_init_acceptor(struct yasmin_conn *c, domid_t peer,
+			      const struct yasmin_ctrl_msg *msg);
+void yasmin_chan_uninit(struct yasmin_conn *c);
+s64 yasmin_chan_has_data(struct yasmin_conn *c);
+s64 yasmin_chan_has_space(struct yasmin_conn *c);
+ssize_t yasmin_chan_enqueue(struct yasmin_conn *c, struct msghdr *msg,
+			    size_t len);
+ssize_t yasmin_chan_dequeue(struct yasmin_conn *c, struct msghdr *msg,
+			    size_t len, int flags);
+bool yasmin_chan_want_data(struct yasmin_conn *c, size_t target);
+bool yasmin_chan_want_space(struct yasmin_conn *c);
+
+int yasmin_conn_init(struct vsock_sock *vsk, struct vsock_sock *psk);
+void yasmin_conn_destruct(struct vsock_sock *vsk);
+void yasmin_conn_release(struct vsock_sock *vsk);
+int yasmin_conn_connect(struct vsock_sock *vsk);
+int yasmin_conn_shutdown(struct vsock_sock *vsk, int mode);
+int yasmin_conn_cancel(struct vsock_sock *vsk);
+void yasmin_conn_broken(struct yasmin_conn *c, const char *why);
+void yasmin_conn_rx(struct yasmin_peer *peer,
+		    const struct yasmin_ctrl_msg *msg);
+void yasmin_conn_reset_peer(struct yasmin_peer *peer, int err);
+void yasmin_wake(struct sock *sk);
+
+#endif /* YASMIN_H */

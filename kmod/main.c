@@ -32,7 +32,7 @@ static int yasmin_find_self(void)
 		return 0;
 	}
 	/* Relative XenStore paths are under /local/domain/<our domid>. */
-	n = xenbus_scanf(XBT_NIL, "", "domid", "%u", &domid);
+	n = xenbus_scanf(XBT_NIL, "domid", "", "%u", &domid);
 	if (n != 1 || domid >= DOMID_FIRST_RESERVED) {
 		pr_err("cannot read our domid from XenStore (%d)\n", n);
 		return n < 0 ? n : -ENODEV;

@@ -1,12 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Connection state machine of one vsock socket:
- *
- *   IDLE --connect()--> CONNECTING --ACCEPT--> CONNECTED --close--> CLOSED
- *   (CONNECT received)  ---------------------> CONNECTED
- *   any --RESET / peer gone / protocol error--> CLOSED
- *
- * Socket-side functions run under the socket lock and never take
+ * Connections of vsock sockets: what each transition of the state machine
+ * in state.h does to the socket, the data channel and the peer. Socket-side functions run under the socket lock and never take
  * peer->lock (see the lock order in yasmin.h). Control messages arrive in
  * the peer's work item with peer->lock held and take the socket lock.
  */
@@ -89,11 +84,12 @@ static void yasmin_conn_reset(struct yasmin_conn *c, int err)
 	struct sock *sk = sk_vsock(c->vsk);
 
 	sock_owned_by_me(sk);
-	if (c->state == YASMIN_CONN_CLOSED)
+	/* Nothing to reset before connect() or after close. */
+	if (c->state == YASMIN_CONN_IDLE || c->state == YASMIN_CONN_CLOSED)
 		return;
 	yasmin_conn_detach(c);
 	yasmin_chan_uninit(c);
-	c->state = YASMIN_CONN_CLOSED;
+	c->state = yasmin_conn_next(c->state, YASMIN_EV_RESET);
 	yasmin_stat_add(YASMIN_STAT_RESETS, 1);
 
 	if (sk->sk_state == TCP_SYN_SENT) {
@@ -195,7 +191,7 @@ void yasmin_conn_release(struct vsock_sock *vsk)
 	}
 	yasmin_conn_detach(c);
 	yasmin_chan_uninit(c);
-	c->state = YASMIN_CONN_CLOSED;
+	c->state = yasmin_conn_next(c->state, YASMIN_EV_CLOSE);
 	sk->sk_state = TCP_CLOSE;
 	vsock_remove_sock(vsk);
 }
@@ -218,12 +214,15 @@ int yasmin_conn_connect(struct vsock_sock *vsk)
 	struct yasmin_ctrl_msg msg = { .type = YASMIN_MSG_CONNECT };
 	struct yasmin_peer *peer;
 	domid_t domid;
-	int order, err;
+	int order, err, next;
 
 	sock_owned_by_me(sk_vsock(vsk));
 	domid = cid - 2;
 	if (domid == yasmin_self)
 		return -ENETUNREACH;
+	next = yasmin_conn_next(c->state, YASMIN_EV_CONNECT);
+	if (next < 0)
+		return next;
 
 	/* A new attempt on a socket whose last one failed or timed out. */
 	if (c->state != YASMIN_CONN_IDLE) {
@@ -260,7 +259,7 @@ int yasmin_conn_connect(struct vsock_sock *vsk)
 	msg.conn_id = c->id;
 
 	yasmin_conn_attach(c, peer);
-	c->state = YASMIN_CONN_CONNECTING;
+	c->state = next;
 	err = yasmin_ctrl_send(peer, &msg);
 	if (err) {
 		yasmin_conn_detach(c);
@@ -338,7 +337,7 @@ static void yasmin_conn_rx_connect(struct yasmin_peer *peer,
 		goto drop_child;
 	vchild->buffer_size = yasmin_ring_order_bytes(c->chan.order);
 	yasmin_conn_attach(c, peer);
-	c->state = YASMIN_CONN_CONNECTED;
+	c->state = yasmin_conn_next(c->state, YASMIN_EV_ACCEPT);
 
 	yasmin_ctrl_send(peer, &reply);
 	sk_acceptq_added(listener);
@@ -369,6 +368,7 @@ void yasmin_conn_rx(struct yasmin_peer *peer, const struct yasmin_ctrl_msg *m)
 	struct vsock_sock *vsk;
 	struct yasmin_conn *c;
 	struct sock *sk;
+	int ev, next;
 
 	lockdep_assert_held(&peer->lock);
 	vsock_addr_init(&src, yasmin_domid_to_cid(peer->domid), m->src_port);
@@ -391,31 +391,39 @@ void yasmin_conn_rx(struct yasmin_peer *peer, const struct yasmin_ctrl_msg *m)
 	lock_sock(sk);
 	vsk = vsock_sk(sk);
 	c = vsk->transport == &yasmin_transport ? yasmin_conn(vsk) : NULL;
-	if (!c || c->peer != peer || c->id != m->conn_id ||
-	    c->state == YASMIN_CONN_CLOSED) {
+	if (!c || c->peer != peer || c->id != m->conn_id) {
 		if (m->type == YASMIN_MSG_ACCEPT)
 			yasmin_conn_reply_reset(peer, m);
 		goto out;
 	}
+	ev = m->type == YASMIN_MSG_ACCEPT ? YASMIN_EV_ACCEPTED :
+	     m->type == YASMIN_MSG_RESET ? YASMIN_EV_RESET : YASMIN_EV_SHUTDOWN;
+	next = yasmin_conn_next(c->state, ev);
+	if (next < 0) {
+		/* An ACCEPT we cannot use must not leave the peer waiting. */
+		if (ev == YASMIN_EV_ACCEPTED)
+			yasmin_conn_reply_reset(peer, m);
+		goto out;
+	}
 
-	switch (m->type) {
-	case YASMIN_MSG_ACCEPT:
-		if (c->state != YASMIN_CONN_CONNECTING ||
-		    sk->sk_state != TCP_SYN_SENT) {
+	switch (ev) {
+	case YASMIN_EV_ACCEPTED:
+		if (sk->sk_state != TCP_SYN_SENT) {
+			/* connect() gave up (timeout, signal) meanwhile. */
 			yasmin_conn_reply_reset(peer, m);
 			break;
 		}
-		c->state = YASMIN_CONN_CONNECTED;
+		c->state = next;
 		vsk->local_addr.svm_cid = dst.svm_cid;
 		sk->sk_state = TCP_ESTABLISHED;
 		sk->sk_socket->state = SS_CONNECTED;
 		vsock_insert_connected(vsk);
 		sk->sk_state_change(sk);
 		break;
-	case YASMIN_MSG_RESET:
+	case YASMIN_EV_RESET:
 		yasmin_conn_reset(c, ECONNRESET);
 		break;
-	case YASMIN_MSG_SHUTDOWN:
+	case YASMIN_EV_SHUTDOWN:
 		vsk->peer_shutdown |= m->flags;
 		sk->sk_state_change(sk);
 		yasmin_wake(sk);

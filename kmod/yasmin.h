@@ -9,7 +9,8 @@
  *   xs.c         XenStore rendezvous
  *   ctrl.c       per-domain-pair control channel (struct yasmin_peer)
  *   chan.c       per-socket data channel and the data path
- *   conn.c       per-socket connection state machine
+ *   conn.c       per-socket connections, driven by state.c's table
+ *   state.c      the connection state machine, pure
  *   transport.c  the vsock transport ops table
  *
  * Lock order: peer->lock (mutex) -> sk_lock -> peer->tx_lock and
@@ -29,6 +30,7 @@
 
 #include "proto.h"
 #include "ring.h"
+#include "state.h"
 
 /* main.c */
 extern domid_t yasmin_self;
@@ -185,12 +187,6 @@ struct yasmin_chan {
 };
 
 /* conn.c: transport state of one vsock socket (vsk->trans). */
-enum yasmin_conn_state {
-	YASMIN_CONN_IDLE,
-	YASMIN_CONN_CONNECTING,
-	YASMIN_CONN_CONNECTED,
-	YASMIN_CONN_CLOSED,
-};
 
 struct yasmin_conn {
 	struct vsock_sock *vsk;

@@ -194,6 +194,84 @@ void yasmin_chan_uninit(struct yasmin_conn *c)
 	ch->rx_cons = NULL;
 }
 
+/*
+ * A closed connector's memory, kept granted until the acceptor says it let
+ * go. Revoking a grant the peer still maps would park it on the grant
+ * table's deferred list, which is retried only once a second: fast
+ * connection churn would then exhaust the grant table.
+ */
+struct yasmin_orphan {
+	struct list_head node;
+	u32 conn_id;
+	struct yasmin_grant_area area;
+};
+
+/*
+ * yasmin_chan_orphan() - close the channel of a socket being released. The
+ * acceptor may still read what we wrote, so the connector's pages stay
+ * granted until yasmin_chan_reap() hears from the peer about this
+ * connection, or the session ends.
+ */
+void yasmin_chan_orphan(struct yasmin_conn *c)
+{
+	struct yasmin_chan *ch = &c->chan;
+	struct yasmin_orphan *o;
+
+	if (!ch->up || !ch->connector || !c->peer)
+		goto free;
+	o = kmalloc(sizeof(*o), GFP_KERNEL);
+	if (!o)
+		goto free;
+	ch->up = false;
+	yasmin_evtchn_uninit(&ch->ev, c);
+	o->conn_id = c->id;
+	o->area = ch->local;
+	memset(&ch->local, 0, sizeof(ch->local));
+	spin_lock(&c->peer->conns_lock);
+	list_add_tail(&o->node, &c->peer->orphans);
+	spin_unlock(&c->peer->conns_lock);
+	return;
+free:
+	yasmin_chan_uninit(c);
+}
+
+static void yasmin_orphan_free(struct yasmin_orphan *o)
+{
+	yasmin_grant_area_uninit(&o->area);
+	kfree(o);
+}
+
+/* The peer spoke about @conn_id after we closed it: it has let go. */
+void yasmin_chan_reap(struct yasmin_peer *peer, u32 conn_id)
+{
+	struct yasmin_orphan *o, *found = NULL;
+
+	spin_lock(&peer->conns_lock);
+	list_for_each_entry(o, &peer->orphans, node) {
+		if (o->conn_id == conn_id) {
+			list_del(&o->node);
+			found = o;
+			break;
+		}
+	}
+	spin_unlock(&peer->conns_lock);
+	if (found)
+		yasmin_orphan_free(found);
+}
+
+/* The session is over: revoke everything (deferred while still mapped). */
+void yasmin_chan_reap_all(struct yasmin_peer *peer)
+{
+	struct yasmin_orphan *o, *tmp;
+	LIST_HEAD(all);
+
+	spin_lock(&peer->conns_lock);
+	list_splice_init(&peer->orphans, &all);
+	spin_unlock(&peer->conns_lock);
+	list_for_each_entry_safe(o, tmp, &all, node)
+		yasmin_orphan_free(o);
+}
+
 s64 yasmin_chan_has_data(struct yasmin_conn *c)
 {
 	struct yasmin_chan *ch = &c->chan;

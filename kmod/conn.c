@@ -171,26 +171,41 @@ void yasmin_conn_destruct(struct vsock_sock *vsk)
 	yasmin_stat_add(YASMIN_STAT_SOCKETS, -1);
 }
 
-/* Requires: sk_lock held. */
+/*
+ * Requires: sk_lock held. The goodbye goes out after the channel is closed,
+ * so when it reaches the connector an acceptor has already unmapped and
+ * the connector's pages can be revoked at once (yasmin_chan_reap()).
+ */
 void yasmin_conn_release(struct vsock_sock *vsk)
 {
 	struct yasmin_conn *c = yasmin_conn(vsk);
 	struct sock *sk = sk_vsock(vsk);
+	u8 type = YASMIN_MSG_NONE, flags = 0;
 
 	sock_owned_by_me(sk);
 	if (c->state == YASMIN_CONN_CONNECTED) {
 		/* Like TCP: unread data turns a close into a reset. */
-		if (yasmin_chan_has_data(c) > 0)
-			yasmin_conn_send(c, YASMIN_MSG_RESET, 0);
-		else
-			yasmin_conn_send(c, YASMIN_MSG_SHUTDOWN,
-					 YASMIN_SHUT_MASK);
+		if (yasmin_chan_has_data(c) > 0) {
+			type = YASMIN_MSG_RESET;
+		} else {
+			type = YASMIN_MSG_SHUTDOWN;
+			flags = YASMIN_SHUT_MASK;
+		}
 	} else if (c->state == YASMIN_CONN_CONNECTING) {
 		yasmin_ctrl_cancel(c->peer, c->id);
-		yasmin_conn_send(c, YASMIN_MSG_RESET, 0);
+		type = YASMIN_MSG_RESET;
 	}
 	yasmin_conn_detach(c);
-	yasmin_chan_uninit(c);
+	/*
+	 * A peer that shut both directions has normally closed and let go
+	 * already; if it still maps our pages, revoking defers their free.
+	 */
+	if (type != YASMIN_MSG_NONE && vsk->peer_shutdown != SHUTDOWN_MASK)
+		yasmin_chan_orphan(c);
+	else
+		yasmin_chan_uninit(c);
+	if (type != YASMIN_MSG_NONE)
+		yasmin_conn_send(c, type, flags);
 	c->state = yasmin_conn_next(c->state, YASMIN_EV_CLOSE);
 	sk->sk_state = TCP_CLOSE;
 	vsock_remove_sock(vsk);
@@ -378,6 +393,9 @@ void yasmin_conn_rx(struct yasmin_peer *peer, const struct yasmin_ctrl_msg *m)
 		yasmin_conn_rx_connect(peer, m, &src, &dst);
 		return;
 	}
+
+	/* Whatever it says, the peer is done with a channel we closed. */
+	yasmin_chan_reap(peer, m->conn_id);
 
 	sk = vsock_find_connected_socket(&src, &dst);
 	if (!sk)

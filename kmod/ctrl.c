@@ -195,6 +195,7 @@ static void yasmin_session_down(struct yasmin_peer *peer, int err,
 		kfree(t);
 
 	yasmin_conn_reset_peer(peer, err);
+	yasmin_chan_reap_all(peer);
 
 	yasmin_evtchn_uninit(&peer->ev, peer);
 	if (peer->owner) {
@@ -518,6 +519,7 @@ struct yasmin_peer *yasmin_peer_get(domid_t domid)
 	spin_lock_init(&peer->conns_lock);
 	INIT_LIST_HEAD(&peer->txq);
 	INIT_LIST_HEAD(&peer->conns);
+	INIT_LIST_HEAD(&peer->orphans);
 	INIT_WORK(&peer->work, yasmin_peer_work);
 	INIT_DELAYED_WORK(&peer->liveness, yasmin_peer_liveness);
 	list_add(&peer->node, &yasmin_peers);

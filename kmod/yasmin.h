@@ -149,6 +149,7 @@ struct yasmin_peer {
 
 	spinlock_t conns_lock;
 	struct list_head conns;
+	struct list_head orphans;	/* closed channels the peer may map */
 
 	unsigned long pending;		/* YASMIN_PEER_* bits */
 	struct work_struct work;
@@ -207,6 +208,9 @@ int yasmin_chan_init_connector(struct yasmin_conn *c, domid_t peer,
 int yasmin_chan_init_acceptor(struct yasmin_conn *c, domid_t peer,
 			      const struct yasmin_ctrl_msg *msg);
 void yasmin_chan_uninit(struct yasmin_conn *c);
+void yasmin_chan_orphan(struct yasmin_conn *c);
+void yasmin_chan_reap(struct yasmin_peer *peer, u32 conn_id);
+void yasmin_chan_reap_all(struct yasmin_peer *peer);
 s64 yasmin_chan_has_data(struct yasmin_conn *c);
 s64 yasmin_chan_has_space(struct yasmin_conn *c);
 ssize_t yasmin_chan_enqueue(struct yasmin_conn *c, struct msghdr *msg,

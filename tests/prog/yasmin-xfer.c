@@ -4,7 +4,7 @@
  *
  *   yasmin-xfer -s [-p PORT] [-f vsock|inet] [-1] [-B RING]
  *   yasmin-xfer -c CID|IP [-p PORT] -n SIZE [-r] [-d] [-P CONNS]
- *               [-B RING] [-f vsock|inet] [-t SECONDS]
+ *               [-B RING] [-f vsock|inet] [-t SECONDS] [-w WRITE]
  *
  * The client opens CONNS connections; each sends a header naming a seed
  * and how many bytes go each way, then both ends stream pattern.h bytes
@@ -57,6 +57,7 @@ static unsigned int port = 5000;
 static uint64_t ring;
 static uint64_t corrupt_at = UINT64_MAX;	/* --corrupt-at: test the test */
 static double timeout_s = 600;
+static size_t write_size = CHUNK;		/* -w: bytes per send() */
 
 static double now(void)
 {
@@ -92,7 +93,8 @@ static void *send_stream(void *arg)
 
 	s->last_io = now();
 	while (buf && s->done < s->len) {
-		size_t n = s->len - s->done < CHUNK ? s->len - s->done : CHUNK;
+		size_t n = s->len - s->done < write_size ? s->len - s->done :
+			   write_size;
 		ssize_t w;
 
 		pattern_fill(s->seed, s->done, buf, n);
@@ -444,7 +446,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: yasmin-xfer -s [-p PORT] [-f vsock|inet] [-1] [-B RING]\n"
 		"       yasmin-xfer -c CID|IP [-p PORT] -n SIZE [-r] [-d] [-P CONNS]\n"
-		"                   [-B RING] [-f vsock|inet] [-t SECONDS]\n");
+		"                   [-B RING] [-f vsock|inet] [-t SECONDS] [-w WRITE]\n");
 	exit(EXIT_USAGE);
 }
 
@@ -461,7 +463,7 @@ int main(int argc, char **argv)
 	pthread_t *threads;
 	double t0, secs;
 
-	while ((opt = getopt_long(argc, argv, "sc:p:n:rdP:B:f:t:1", longopts,
+	while ((opt = getopt_long(argc, argv, "sc:p:n:rdP:B:f:t:w:1", longopts,
 				  NULL)) != -1) {
 		switch (opt) {
 		case 's': srv = 1; break;
@@ -473,6 +475,7 @@ int main(int argc, char **argv)
 		case 'P': nconn = atoi(optarg); break;
 		case 'B': ring = parse_size(optarg); break;
 		case 't': timeout_s = atof(optarg); break;
+		case 'w': write_size = parse_size(optarg); break;
 		case '1': once = 1; break;
 		case 'X': corrupt_at = parse_size(optarg); break;
 		case 'f':
@@ -487,7 +490,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind != argc || srv == !!host || nconn < 1 || nconn > 1024 ||
-	    ring == UINT64_MAX)
+	    ring == UINT64_MAX || !write_size || write_size > CHUNK)
 		usage();
 	signal(SIGPIPE, SIG_IGN);
 	setvbuf(stdout, NULL, _IOLBF, 0);

@@ -1,0 +1,59 @@
+# kmod_bulk: 1 GiB over yasmin from guest1 to guest2, back, and both ways
+# at once, every byte verified by yasmin-xfer; the same 1 GiB over netfront
+# TCP for the ratio; and the cost in events.
+SIZE=${BULK_SIZE:-1G}
+
+ev() { # guest N -> "events_sent events_received"
+	guest "$1" 'echo $(yasmin-stat events_sent) $(yasmin-stat events_received)'
+}
+
+step "servers on guest1 and guest2 (vsock port 5000, TCP port 5001)"
+g1 'yasmin-xfer -s -p 5000 > /tmp/xfer-s.log 2>&1 &'
+g2 'yasmin-xfer -s -p 5000 > /tmp/xfer-s.log 2>&1 &'
+g2 'yasmin-xfer -s -f inet -p 5001 > /tmp/xfer-si.log 2>&1 &'
+sleep 1
+
+e1=$(ev 1)
+step "$SIZE guest1 -> guest2 over yasmin"
+out=$(g1 "yasmin-xfer -c $G2_CID -p 5000 -n $SIZE") || { echo "$out"; fail "guest1 -> guest2 transfer"; }
+echo "yasmin g1->g2: $out"
+ym=$(echo "$out" | sed -n 's/.*MBps=\([0-9.]*\).*/\1/p')
+e2=$(ev 1)
+echo "guest1 events sent/received for $SIZE: $e1 -> $e2"
+
+step "events stay far below send() calls: $SIZE in 64 KiB writes"
+out=$(g1 "yasmin-xfer -c $G2_CID -p 5000 -n $SIZE -w 64K") || { echo "$out"; fail "64 KiB writes"; }
+e3=$(ev 1)
+g2e=$(ev 2)
+echo "64 KiB writes: $out"
+sends=$(( $(echo "$out" | sed -n 's/.*bytes=\([0-9]*\).*/\1/p') / 65536 ))
+sent=$(( ${e3% *} - ${e2% *} ))
+rcvd=$(( ${e3#* } - ${e2#* } ))
+echo "send() calls: $sends; guest1 events sent: $sent, received: $rcvd; guest2 events (sent received): $g2e"
+[ "$sent" -lt $((sends / 4)) ] || fail "guest1 sent $sent events for $sends sends"
+
+step "$SIZE guest2 -> guest1 over yasmin"
+out=$(g2 "yasmin-xfer -c $G1_CID -p 5000 -n $SIZE") || { echo "$out"; fail "guest2 -> guest1 transfer"; }
+echo "yasmin g2->g1: $out"
+
+step "$SIZE each way at once over yasmin"
+out=$(g1 "yasmin-xfer -c $G2_CID -p 5000 -n $SIZE -d") || { echo "$out"; fail "bidirectional transfer"; }
+echo "yasmin both: $out"
+
+step "$SIZE guest1 -> guest2 over netfront TCP, for comparison"
+out=$(g1 "yasmin-xfer -f inet -c $G2_IP -p 5001 -n $SIZE") || { echo "$out"; fail "netfront transfer"; }
+echo "netfront g1->g2: $out"
+nm=$(echo "$out" | sed -n 's/.*MBps=\([0-9.]*\).*/\1/p')
+echo "ratio yasmin/netfront for $SIZE: $(awk "BEGIN{printf \"%.2f\", $ym/$nm}")"
+
+step "the servers saw every transfer verified"
+g2 'cat /tmp/xfer-s.log'
+assert_eq "$(g2 'grep -c ^OK /tmp/xfer-s.log')" 3 "verified transfers on guest2"
+assert_eq "$(g1 'grep -c ^OK /tmp/xfer-s.log')" 1 "verified transfers on guest1"
+assert_eq "$(g2 'grep -c ^FAIL /tmp/xfer-s.log; true')" 0 "failures on guest2"
+
+step "no socket left behind"
+g1 'killall yasmin-xfer 2>/dev/null; sleep 0.5; yasmin-stat'
+g2 'killall yasmin-xfer 2>/dev/null; sleep 0.5; yasmin-stat'
+assert_eq "$(g1 yasmin-stat sockets)" 0 "guest1 sockets"
+assert_eq "$(g2 yasmin-stat sockets)" 0 "guest2 sockets"

@@ -1,0 +1,34 @@
+# kmod_ringsizes: rings of 4 KiB, 64 KiB, 512 KiB and 2 MiB all pass the
+# bulk test; sizes outside 4 KiB..2 MiB get EINVAL, as does a bad ring_kb.
+SIZE=${RING_BULK_SIZE:-1G}
+step "guest2 serves"
+g2 'yasmin-xfer -s -p 5500 > /tmp/ring-s.log 2>&1 &'
+sleep 1
+
+for r in 4096 65536 524288 2097152; do
+	step "ring of $r bytes: $SIZE verified, both ways at once"
+	out=$(g1 "yasmin-xfer -c $G2_CID -p 5500 -n $SIZE -d -B $r") || { echo "$out"; fail "ring $r"; }
+	echo "ring $r: $out"
+done
+
+for r in 1024 4194304; do
+	step "ring of $r bytes is refused with EINVAL"
+	out=$(g1 "yasmin-xfer -c $G2_CID -p 5500 -n 1M -B $r") && fail "ring $r was accepted"
+	echo "$out"
+	assert_grep "connect: EINVAL" "$out"
+done
+
+step "ring_kb out of range: insmod refuses with a clear message"
+g1 'rmmod yasmin'
+g1 'insmod /opt/yasmin/yasmin.ko ring_kb=3' && fail "ring_kb=3 was accepted"
+assert_grep "ring_kb=3: must be a power of two" "$(g1 'dmesg | tail -3')"
+g1 'insmod /opt/yasmin/yasmin.ko ring_kb=4096' && fail "ring_kb=4096 was accepted"
+g1 'insmod /opt/yasmin/yasmin.ko ring_kb=64'
+out=$(g1 "yasmin-xfer -c $G2_CID -p 5500 -n 64M")
+echo "ring_kb=64: $out"
+g1 'rmmod yasmin && insmod /opt/yasmin/yasmin.ko'
+
+step "no socket left behind"
+g2 'killall yasmin-xfer 2>/dev/null; sleep 0.5; true'
+assert_eq "$(g1 yasmin-stat sockets)" 0 "guest1 sockets"
+assert_eq "$(g2 yasmin-stat sockets)" 0 "guest2 sockets"

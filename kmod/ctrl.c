@@ -244,6 +244,13 @@ static void yasmin_session_up_owner(struct yasmin_peer *peer, u32 gen)
 	peer->page = peer->page_grant.va[0];
 	peer->gen = gen;
 	peer->peer_bound = false;
+	/*
+	 * Consume the request and any mapped key left from an earlier
+	 * session: a peer that died leaves both behind, and a reloaded owner
+	 * must not serve or trust them again.
+	 */
+	yasmin_xs_consume(peer->domid, "request");
+	yasmin_xs_consume(peer->domid, "mapped");
 	err = yasmin_xs_publish_ctrl(peer->domid, peer->page_grant.refs[0],
 				     peer->ev.port, gen);
 	if (err)
@@ -349,6 +356,7 @@ static void yasmin_peer_sync_other(struct yasmin_peer *peer)
 		yasmin_session_down(peer, ECONNRESET, "owner restarted");
 	if (want && want != peer->last_want) {
 		peer->last_want = want;
+		yasmin_xs_consume(peer->domid, "want");
 		if (peer->up)
 			yasmin_session_down(peer, ECONNRESET, "owner restarted");
 		if (!peer->requested)

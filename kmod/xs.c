@@ -81,6 +81,19 @@ int yasmin_xs_remove(domid_t peer, const char *key)
 	return err == -ENOENT ? 0 : err;
 }
 
+/* Remove a key the peer wrote for us, once we have consumed it. */
+int yasmin_xs_consume(domid_t peer, const char *key)
+{
+	char *dir = yasmin_xs_in_dir(peer);
+	int err;
+
+	if (!dir)
+		return -ENOMEM;
+	err = xenbus_rm(XBT_NIL, dir, key);
+	kfree(dir);
+	return err == -ENOENT ? 0 : err;
+}
+
 /*
  * The owner's advertisement of a control page. gen goes last, in the same
  * transaction, so a peer that sees gen sees everything else too.

@@ -115,6 +115,7 @@ bool yasmin_xs_pair_exists(domid_t peer);
 int yasmin_xs_read_u32(domid_t peer, const char *key, u32 *val);
 int yasmin_xs_write_u32(domid_t peer, const char *key, u32 val);
 int yasmin_xs_remove(domid_t peer, const char *key);
+int yasmin_xs_consume(domid_t peer, const char *key);
 int yasmin_xs_publish_ctrl(domid_t peer, grant_ref_t ref,
 			   evtchn_port_t port, u32 gen);
 void yasmin_xs_unpublish_ctrl(domid_t peer);

@@ -5,6 +5,7 @@
  *   yasmin-xfer -s [-p PORT] [-f vsock|inet] [-1] [-B RING]
  *   yasmin-xfer -c CID|IP [-p PORT] -n SIZE [-r] [-d] [-P CONNS]
  *               [-B RING] [-f vsock|inet] [-t SECONDS] [-w WRITE]
+ *               [-T CONNECT_SECONDS]
  *
  * The client opens CONNS connections; each sends a header naming a seed
  * and how many bytes go each way, then both ends stream pattern.h bytes
@@ -27,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 #include <linux/vm_sockets.h>
@@ -185,6 +187,29 @@ static int report(const char *who, const char *dir, struct stream *s)
 		return EXIT_RESET;
 	}
 	return EXIT_OK;
+}
+
+/*
+ * vsock gives up on a connect after 2 s by default; TCP waits minutes. A
+ * test of 64 simultaneous connects on a slow emulated host must not fail
+ * on that policy, so clients wait like TCP would (-T to change).
+ */
+static double connect_timeout_s = 60;
+
+static void set_connect_timeout(int fd)
+{
+	struct timeval tv = {
+		.tv_sec = (time_t)connect_timeout_s,
+		.tv_usec = (suseconds_t)((connect_timeout_s -
+					 (time_t)connect_timeout_s) * 1e6),
+	};
+
+	if (family == AF_VSOCK &&
+	    setsockopt(fd, AF_VSOCK, SO_VM_SOCKETS_CONNECT_TIMEOUT, &tv,
+		       sizeof(tv))) {
+		printf("FAIL setsockopt connect timeout: %s\n", errname(errno));
+		exit(EXIT_SOCKET);
+	}
 }
 
 static void set_ring(int fd)
@@ -355,6 +380,7 @@ static int connect_to(const char *host)
 		alen = sizeof(a.in);
 	}
 	set_ring(fd);
+	set_connect_timeout(fd);
 	while (connect(fd, (struct sockaddr *)&a, alen)) {
 		if (errno == EINTR)
 			continue;
@@ -446,7 +472,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: yasmin-xfer -s [-p PORT] [-f vsock|inet] [-1] [-B RING]\n"
 		"       yasmin-xfer -c CID|IP [-p PORT] -n SIZE [-r] [-d] [-P CONNS]\n"
-		"                   [-B RING] [-f vsock|inet] [-t SECONDS] [-w WRITE]\n");
+		"                   [-B RING] [-f vsock|inet] [-t SECONDS] [-T CONNECT_SECONDS] [-w WRITE]\n");
 	exit(EXIT_USAGE);
 }
 
@@ -463,7 +489,7 @@ int main(int argc, char **argv)
 	pthread_t *threads;
 	double t0, secs;
 
-	while ((opt = getopt_long(argc, argv, "sc:p:n:rdP:B:f:t:w:1", longopts,
+	while ((opt = getopt_long(argc, argv, "sc:p:n:rdP:B:f:t:T:w:1", longopts,
 				  NULL)) != -1) {
 		switch (opt) {
 		case 's': srv = 1; break;
@@ -475,6 +501,7 @@ int main(int argc, char **argv)
 		case 'P': nconn = atoi(optarg); break;
 		case 'B': ring = parse_size(optarg); break;
 		case 't': timeout_s = atof(optarg); break;
+		case 'T': connect_timeout_s = atof(optarg); break;
 		case 'w': write_size = parse_size(optarg); break;
 		case '1': once = 1; break;
 		case 'X': corrupt_at = parse_size(optarg); break;

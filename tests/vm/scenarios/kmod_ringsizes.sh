@@ -6,8 +6,12 @@ g2 'yasmin-xfer -s -p 5500 > /tmp/ring-s.log 2>&1 &'
 sleep 1
 
 for r in 4096 65536 524288 2097152; do
-	step "ring of $r bytes: $SIZE verified, both ways at once"
-	out=$(g1 "yasmin-xfer -c $G2_CID -p 5500 -n $SIZE -d -B $r") || { echo "$out"; fail "ring $r"; }
+	n=$SIZE
+	# A 4 KiB ring costs two events per 4 KiB; PVH event delivery under
+	# QEMU's emulated SVM makes that ~5 MB/s, so PVH moves 64 MiB there.
+	[ "$r" = 4096 ] && [ "$TYPE" = pvh ] && n=${RING4K_PVH_SIZE:-64M}
+	step "ring of $r bytes: $n verified, both ways at once"
+	out=$(g1 "yasmin-xfer -c $G2_CID -p 5500 -n $n -d -B $r") || { echo "$out"; fail "ring $r"; }
 	echo "ring $r: $out"
 done
 

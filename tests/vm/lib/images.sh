@@ -10,7 +10,7 @@
 #            scenarios). Rebuilt on every run: it takes a second.
 
 # Debian packages whose files, plus libraries, go into every guest.
-GUEST_PKGS_DEFAULT="iperf3 netpipe-tcp"
+GUEST_PKGS_DEFAULT="iperf3 netpipe-tcp socat wget webfs"
 
 # Modules each image needs, loaded in this order by its init.
 DOM0_MODS="xen-privcmd xen-evtchn xen-gntdev xen-gntalloc xenfs xen-netback bridge vsock"
@@ -111,6 +111,12 @@ common_base() {
 	# The project's programs are built on this host: bring its C runtime
 	# (libgcc_s too: glibc dlopens it for pthread_cancel and backtraces).
 	copy_with_libs "$root" /usr/bin/env /usr/lib/x86_64-linux-gnu/libgcc_s.so.1
+	# The name databases ordinary programs expect (NPtcp looks up "tcp",
+	# servers look up their user): the host's protocols and services, and
+	# a root-only passwd/group.
+	cp /etc/protocols /etc/services "$root/etc/" 2>/dev/null || true
+	echo "root:x:0:0:root:/root:/bin/sh" > "$root/etc/passwd"
+	echo "root:x:0:" > "$root/etc/group"
 }
 
 # prepare_inputs: resolve and fetch the kernel and Xen; sets KPKG, XEN_GZ,

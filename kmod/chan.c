@@ -19,6 +19,8 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/interrupt.h>
+#include <linux/sched/clock.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uio.h>
 #include <net/sock.h>
@@ -404,6 +406,31 @@ ssize_t yasmin_chan_dequeue(struct yasmin_conn *c, struct msghdr *msg,
 	    xchg(&ch->rx_prod->want_space, YASMIN_NOTIFY_OFF))
 		yasmin_evtchn_notify(&ch->ev);
 	return copied;
+}
+
+/*
+ * yasmin_chan_busy_poll() - before a reader or writer sleeps, watch the
+ * ring for up to busy_poll_us: a reply that lands meanwhile costs neither
+ * an event nor a wakeup. Stops early when the CPU is wanted elsewhere.
+ * Returns true when there is something to read (@want_data) or room to
+ * write.
+ */
+bool yasmin_chan_busy_poll(struct yasmin_conn *c, bool want_data)
+{
+	u64 end;
+
+	if (!yasmin_busy_poll_us || !c->chan.up)
+		return false;
+	end = local_clock() + (u64)yasmin_busy_poll_us * NSEC_PER_USEC;
+	do {
+		if (want_data ? yasmin_chan_has_data(c) > 0 :
+				yasmin_chan_has_space(c) > 0)
+			return true;
+		if (need_resched() || signal_pending(current) || !c->chan.up)
+			break;
+		cpu_relax();
+	} while (local_clock() < end);
+	return false;
 }
 
 /*

@@ -22,6 +22,11 @@ module_param_named(ring_kb, yasmin_ring_kb, uint, 0444);
 MODULE_PARM_DESC(ring_kb,
 		 "default ring size per direction in KiB, a power of two from 4 to 2048 (default 512)");
 
+unsigned int yasmin_busy_poll_us = 50;
+module_param_named(busy_poll_us, yasmin_busy_poll_us, uint, 0644);
+MODULE_PARM_DESC(busy_poll_us,
+		 "microseconds a reader or writer watches the ring before sleeping (default 50, 0 = never)");
+
 static int yasmin_find_self(void)
 {
 	unsigned int domid;

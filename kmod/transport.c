@@ -84,7 +84,9 @@ static int yasmin_notify_recv_init(struct vsock_sock *vsk, size_t target,
 static int yasmin_notify_recv_pre_block(struct vsock_sock *vsk, size_t target,
 					struct vsock_transport_recv_notify_data *d)
 {
-	if (yasmin_chan_want_data(yasmin_conn(vsk), 1))
+	struct yasmin_conn *c = yasmin_conn(vsk);
+
+	if (yasmin_chan_busy_poll(c, true) || yasmin_chan_want_data(c, 1))
 		__set_current_state(TASK_RUNNING);
 	return 0;
 }
@@ -117,7 +119,9 @@ static int yasmin_notify_send_init(struct vsock_sock *vsk,
 static int yasmin_notify_send_pre_block(struct vsock_sock *vsk,
 					struct vsock_transport_send_notify_data *d)
 {
-	if (yasmin_chan_want_space(yasmin_conn(vsk)))
+	struct yasmin_conn *c = yasmin_conn(vsk);
+
+	if (yasmin_chan_busy_poll(c, false) || yasmin_chan_want_space(c))
 		yasmin_wake(sk_vsock(vsk));
 	return 0;
 }

@@ -35,6 +35,7 @@
 /* main.c */
 extern domid_t yasmin_self;
 extern unsigned int yasmin_ring_kb;
+extern unsigned int yasmin_busy_poll_us;
 extern struct workqueue_struct *yasmin_wq;
 extern const struct vsock_transport yasmin_transport;
 
@@ -220,6 +221,7 @@ ssize_t yasmin_chan_dequeue(struct yasmin_conn *c, struct msghdr *msg,
 			    size_t len, int flags);
 bool yasmin_chan_want_data(struct yasmin_conn *c, size_t target);
 bool yasmin_chan_want_space(struct yasmin_conn *c);
+bool yasmin_chan_busy_poll(struct yasmin_conn *c, bool want_data);
 
 int yasmin_conn_init(struct vsock_sock *vsk, struct vsock_sock *psk);
 void yasmin_conn_destruct(struct vsock_sock *vsk);

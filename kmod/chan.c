@@ -316,12 +316,19 @@ static size_t yasmin_copy_to_msg(void *buf, size_t len, void *iter)
 	return copy_to_iter(buf, len, iter);
 }
 
+/*
+ * Bytes copied between two publications of an index. Publishing as we go
+ * lets the other side copy out (or in) while we are still copying: the two
+ * copies of a large send overlap instead of taking turns.
+ */
+#define YASMIN_PUBLISH_CHUNK	(64 * 1024)
+
 ssize_t yasmin_chan_enqueue(struct yasmin_conn *c, struct msghdr *msg,
 			    size_t len)
 {
 	struct yasmin_chan *ch = &c->chan;
 	s64 space = yasmin_chan_has_space(c);
-	size_t n, copied;
+	size_t n, copied = 0;
 
 	if (!ch->up)
 		return -ENOTCONN;
@@ -334,28 +341,39 @@ ssize_t yasmin_chan_enqueue(struct yasmin_conn *c, struct msghdr *msg,
 	 * publishes cons.
 	 */
 	virt_mb();
-	copied = yasmin_ring_walk(&ch->tx, ch->tx_prod_val, n,
-				  yasmin_copy_from_msg, &msg->msg_iter);
+	while (copied < n) {
+		size_t want = min_t(size_t, n - copied, YASMIN_PUBLISH_CHUNK);
+		size_t got = yasmin_ring_walk(&ch->tx, ch->tx_prod_val, want,
+					      yasmin_copy_from_msg,
+					      &msg->msg_iter);
+
+		if (!got)
+			break;
+		/*
+		 * The bytes before prod; pairs with the virt_rmb() in
+		 * yasmin_chan_dequeue() after the consumer reads prod.
+		 */
+		virt_wmb();
+		ch->tx_prod_val += got;
+		WRITE_ONCE(ch->tx_prod->prod, ch->tx_prod_val);
+		copied += got;
+
+		/*
+		 * Publish prod before looking at want_data; pairs with the
+		 * virt_mb() in yasmin_chan_want_data() between setting
+		 * want_data and re-reading prod. Either the reader sees our
+		 * prod or we see its flag.
+		 */
+		virt_mb();
+		if (READ_ONCE(ch->tx_cons->want_data) &&
+		    xchg(&ch->tx_cons->want_data, YASMIN_NOTIFY_OFF))
+			yasmin_evtchn_notify(&ch->ev);
+		if (got != want)
+			break;
+	}
 	if (!copied)
 		return -EFAULT;
-	/*
-	 * The bytes before prod; pairs with the virt_rmb() in
-	 * yasmin_chan_dequeue() after the consumer reads prod.
-	 */
-	virt_wmb();
-	ch->tx_prod_val += copied;
-	WRITE_ONCE(ch->tx_prod->prod, ch->tx_prod_val);
 	yasmin_stat_add(YASMIN_STAT_BYTES_SENT, copied);
-
-	/*
-	 * Publish prod before looking at want_data; pairs with the virt_mb()
-	 * in yasmin_chan_want_data() between setting want_data and re-reading
-	 * prod. Either the reader sees our prod or we see its flag.
-	 */
-	virt_mb();
-	if (READ_ONCE(ch->tx_cons->want_data) &&
-	    xchg(&ch->tx_cons->want_data, YASMIN_NOTIFY_OFF))
-		yasmin_evtchn_notify(&ch->ev);
 	return copied;
 }
 
@@ -364,7 +382,7 @@ ssize_t yasmin_chan_dequeue(struct yasmin_conn *c, struct msghdr *msg,
 {
 	struct yasmin_chan *ch = &c->chan;
 	s64 avail = yasmin_chan_has_data(c);
-	size_t n, copied;
+	size_t n, copied = 0;
 	u32 used;
 
 	if (!ch->up)
@@ -377,34 +395,47 @@ ssize_t yasmin_chan_dequeue(struct yasmin_conn *c, struct msghdr *msg,
 	 * virt_wmb() in yasmin_chan_enqueue().
 	 */
 	virt_rmb();
-	copied = yasmin_ring_walk(&ch->rx, ch->rx_cons_val, n,
-				  yasmin_copy_to_msg, &msg->msg_iter);
+	if (flags & MSG_PEEK) {
+		copied = yasmin_ring_walk(&ch->rx, ch->rx_cons_val, n,
+					  yasmin_copy_to_msg, &msg->msg_iter);
+		return copied ? copied : -EFAULT;
+	}
+	while (copied < n) {
+		size_t want = min_t(size_t, n - copied, YASMIN_PUBLISH_CHUNK);
+		size_t got = yasmin_ring_walk(&ch->rx, ch->rx_cons_val, want,
+					      yasmin_copy_to_msg,
+					      &msg->msg_iter);
+
+		if (!got)
+			break;
+		/*
+		 * Finish reading the bytes before handing their room back;
+		 * pairs with the virt_mb() in yasmin_chan_enqueue() after the
+		 * producer reads cons.
+		 */
+		virt_mb();
+		ch->rx_cons_val += got;
+		WRITE_ONCE(ch->rx_cons->cons, ch->rx_cons_val);
+		copied += got;
+
+		/*
+		 * Publish cons before looking at want_space; pairs with the
+		 * virt_mb() in yasmin_chan_want_space(). A blocked writer is
+		 * woken once half the ring is free, so a stream costs one
+		 * event per half ring, not one per read.
+		 */
+		virt_mb();
+		used = avail - copied;
+		if (used <= ch->rx.size / 2 &&
+		    READ_ONCE(ch->rx_prod->want_space) &&
+		    xchg(&ch->rx_prod->want_space, YASMIN_NOTIFY_OFF))
+			yasmin_evtchn_notify(&ch->ev);
+		if (got != want)
+			break;
+	}
 	if (!copied)
 		return -EFAULT;
-	if (flags & MSG_PEEK)
-		return copied;
-
-	/*
-	 * Finish reading the bytes before handing their room back; pairs
-	 * with the virt_mb() in yasmin_chan_enqueue() after the producer
-	 * reads cons.
-	 */
-	virt_mb();
-	ch->rx_cons_val += copied;
-	WRITE_ONCE(ch->rx_cons->cons, ch->rx_cons_val);
 	yasmin_stat_add(YASMIN_STAT_BYTES_RECEIVED, copied);
-
-	/*
-	 * Publish cons before looking at want_space; pairs with the virt_mb()
-	 * in yasmin_chan_want_space(). A blocked writer is woken once half
-	 * the ring is free, so a stream costs one event per half ring, not
-	 * one per read.
-	 */
-	virt_mb();
-	used = avail - copied;
-	if (used <= ch->rx.size / 2 && READ_ONCE(ch->rx_prod->want_space) &&
-	    xchg(&ch->rx_prod->want_space, YASMIN_NOTIFY_OFF))
-		yasmin_evtchn_notify(&ch->ev);
 	return copied;
 }
 

@@ -31,11 +31,14 @@ static s64 yasmin_stream_has_space(struct vsock_sock *vsk)
 	return yasmin_chan_has_space(yasmin_conn(vsk));
 }
 
+/*
+ * The core refuses a MSG_WAITALL read of rcvhiwat bytes or more. Our reader
+ * frees room as it copies and wakes the writer, so a read larger than the
+ * ring completes: there is no such limit to report.
+ */
 static u64 yasmin_stream_rcvhiwat(struct vsock_sock *vsk)
 {
-	struct yasmin_conn *c = yasmin_conn(vsk);
-
-	return c->chan.up ? c->chan.rx.size : vsk->buffer_size;
+	return U64_MAX;
 }
 
 static bool yasmin_stream_is_active(struct vsock_sock *vsk)

@@ -16,14 +16,23 @@
  *   0 every byte verified both ways     1 data lost, corrupted or extra
  *   2 usage                             3 socket, option or connect error
  *   4 reset or early end of stream (errno name and ms since the last I/O)
+ *
+ * Output, one line each, for scripts to grep:
+ *   server  "OK conn=N rx=BYTES tx=BYTES" | "FAIL conn=N ... reason"
+ *   client  "FAIL conn=N reason" per failed connection, then
+ *           "OK conns=N bytes=TOTAL secs=S MBps=X" |
+ *           "FAIL conns=N failed=K exit=RC conn=I first reason"
+ * Reasons name errnos (ECONNRESET, EINVAL...) as scripts match on them.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +45,7 @@
 #include "pattern.h"
 
 #define XFER_MAGIC	0x59584631u	/* "YXF1" */
+#define XFER_VERSION	1
 #define CHUNK		(256 * 1024)
 
 enum { EXIT_OK, EXIT_DATA, EXIT_USAGE, EXIT_SOCKET, EXIT_RESET };
@@ -56,6 +66,8 @@ struct trailer {
 
 static int family = AF_VSOCK;
 static unsigned int port = 5000;
+static unsigned int cid;		/* -c, vsock */
+static struct in_addr ip;		/* -c, inet */
 static uint64_t ring;
 static uint64_t corrupt_at = UINT64_MAX;	/* --corrupt-at: test the test */
 static double timeout_s = 600;
@@ -171,19 +183,23 @@ static int full_io(int fd, void *p, size_t len, int out)
 	return 0;
 }
 
-/* Report a failed stream; returns the exit code it deserves. */
-static int report(const char *who, const char *dir, struct stream *s)
+/*
+ * Judge one finished stream: the exit code it deserves, and if that is not
+ * 0, why, in @why. The ms since the last successful I/O is what tells a
+ * prompt reset from a peer that vanished and was only noticed much later.
+ */
+static int judge(const char *dir, struct stream *s, char *why, size_t len)
 {
 	if (s->bad) {
-		printf("FAIL %s %s: data mismatch at offset %" PRIu64 "\n", who,
-		       dir, s->done);
+		snprintf(why, len, "%s: data mismatch at offset %" PRIu64, dir,
+			 s->done);
 		return EXIT_DATA;
 	}
 	if (s->err || s->eof) {
-		printf("FAIL %s %s: %s after %" PRIu64 " of %" PRIu64
-		       " bytes, %.0f ms after the last I/O\n", who, dir,
-		       s->eof ? "early EOF" : errname(s->err), s->done, s->len,
-		       (now() - s->last_io) * 1000);
+		snprintf(why, len, "%s: %s after %" PRIu64 " of %" PRIu64
+			 " bytes, %.0f ms after the last I/O", dir,
+			 s->eof ? "early EOF" : errname(s->err), s->done, s->len,
+			 (now() - s->last_io) * 1000);
 		return EXIT_RESET;
 	}
 	return EXIT_OK;
@@ -207,7 +223,8 @@ static void set_connect_timeout(int fd)
 	if (family == AF_VSOCK &&
 	    setsockopt(fd, AF_VSOCK, SO_VM_SOCKETS_CONNECT_TIMEOUT, &tv,
 		       sizeof(tv))) {
-		printf("FAIL setsockopt connect timeout: %s\n", errname(errno));
+		printf("FAIL setsockopt connect timeout: %s (%s)\n",
+		       errname(errno), strerror(errno));
 		exit(EXIT_SOCKET);
 	}
 }
@@ -221,8 +238,8 @@ static void set_ring(int fd)
 		       sizeof(ring)) ||
 	    setsockopt(fd, AF_VSOCK, SO_VM_SOCKETS_BUFFER_SIZE, &ring,
 		       sizeof(ring))) {
-		printf("FAIL setsockopt ring %" PRIu64 ": %s\n", ring,
-		       errname(errno));
+		printf("FAIL setsockopt ring %" PRIu64 ": %s (%s)\n", ring,
+		       errname(errno), strerror(errno));
 		exit(EXIT_SOCKET);
 	}
 }
@@ -232,7 +249,8 @@ static int make_socket(void)
 	int fd = socket(family, SOCK_STREAM, 0);
 
 	if (fd < 0) {
-		printf("FAIL socket: %s\n", errname(errno));
+		printf("FAIL socket: %s (%s)\n", errname(errno),
+		       strerror(errno));
 		exit(EXIT_SOCKET);
 	}
 	return fd;
@@ -243,6 +261,7 @@ static int make_socket(void)
 struct served {
 	int fd;
 	unsigned long id;
+	int rc;
 };
 
 static void *serve_one(void *arg)
@@ -251,41 +270,66 @@ static void *serve_one(void *arg)
 	struct header h;
 	struct trailer t = { .magic = XFER_MAGIC };
 	struct stream rx = { .fd = sv->fd }, tx = { .fd = sv->fd };
+	char why[256] = "", why2[256] = "";
 	pthread_t sender;
 	int err, rc, rc2;
 
 	err = full_io(sv->fd, &h, sizeof(h), 0);
-	if (err || h.magic != XFER_MAGIC) {
+	if (err || h.magic != XFER_MAGIC || h.version != XFER_VERSION) {
+		/*
+		 * Closing is the only answer: the client may be blocked
+		 * sending, and a reset tells it sooner than any trailer.
+		 */
 		printf("FAIL conn=%lu: bad header (%s)\n", sv->id,
-		       err ? errname(-err) : "magic");
+		       err ? errname(-err) :
+		       h.magic != XFER_MAGIC ? "magic" : "version");
+		sv->rc = err ? EXIT_RESET : EXIT_DATA;
 		goto out;
 	}
 	rx.seed = h.seed;
 	rx.len = h.to_server;
-	tx.seed = ~h.seed;
+	tx.seed = ~h.seed;	/* the other direction is another stream */
 	tx.len = h.to_client;
-	pthread_create(&sender, NULL, send_stream, &tx);
+	if (pthread_create(&sender, NULL, send_stream, &tx)) {
+		printf("FAIL conn=%lu: no thread for the sender\n", sv->id);
+		sv->rc = EXIT_SOCKET;
+		goto out;
+	}
 	recv_stream(&rx);
 	pthread_join(sender, NULL);
-	rc = report("server", "receive", &rx);
-	rc2 = report("server", "send", &tx);
+	rc = judge("receive", &rx, why, sizeof(why));
+	rc2 = judge("send", &tx, why2, sizeof(why2));
 	t.status = rc ? rc : rc2;
 	t.verified = rx.done;
-	full_io(sv->fd, &t, sizeof(t), 1);
-	if (!t.status)
+	err = full_io(sv->fd, &t, sizeof(t), 1);
+	if (t.status)
+		printf("FAIL conn=%lu rx=%" PRIu64 " tx=%" PRIu64 " %s%s%s\n",
+		       sv->id, rx.done, tx.done, why, *why && *why2 ? "; " : "",
+		       why2);
+	else if (err)
+		printf("FAIL conn=%lu rx=%" PRIu64 " tx=%" PRIu64
+		       " trailer: %s\n", sv->id, rx.done, tx.done,
+		       errname(-err));
+	else
 		printf("OK conn=%lu rx=%" PRIu64 " tx=%" PRIu64 "\n", sv->id,
 		       rx.done, tx.done);
-	/* Wait for the client to close first: our close must not reset. */
+	sv->rc = t.status ? (int)t.status : err ? EXIT_RESET : EXIT_OK;
+	/*
+	 * Let the client close first: if we closed with its last bytes or
+	 * the trailer still in flight, it could see a reset, not a verdict.
+	 */
 	{
 		char c;
 
-		while (recv(sv->fd, &c, 1, 0) > 0)
-			;
+		for (;;) {
+			ssize_t n = recv(sv->fd, &c, 1, 0);
+
+			if (n <= 0 && !(n < 0 && errno == EINTR))
+				break;
+		}
 	}
 out:
-	fflush(stdout);
 	close(sv->fd);
-	free(sv);
 	return NULL;
 }
 
@@ -311,13 +355,14 @@ static int server(int once)
 		alen = sizeof(a.in);
 		setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	}
+	/* Accepted sockets inherit the listener's buffer size. */
 	set_ring(lfd);
 	if (bind(lfd, (struct sockaddr *)&a, alen) || listen(lfd, 128)) {
-		printf("FAIL bind/listen port %u: %s\n", port, errname(errno));
+		printf("FAIL bind/listen port %u: %s (%s)\n", port,
+		       errname(errno), strerror(errno));
 		return EXIT_SOCKET;
 	}
 	printf("listening on port %u\n", port);
-	fflush(stdout);
 	for (;;) {
 		struct served *sv;
 		pthread_t t;
@@ -326,10 +371,11 @@ static int server(int once)
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
-			printf("FAIL accept: %s\n", errname(errno));
+			printf("FAIL accept: %s (%s)\n", errname(errno),
+			       strerror(errno));
 			return EXIT_SOCKET;
 		}
-		sv = malloc(sizeof(*sv));
+		sv = calloc(1, sizeof(*sv));
 		if (!sv) {
 			close(fd);
 			continue;
@@ -337,10 +383,21 @@ static int server(int once)
 		sv->fd = fd;
 		sv->id = ++id;
 		if (once) {
+			int rc;
+
 			serve_one(sv);
-			return EXIT_OK;
+			rc = sv->rc;
+			free(sv);
+			return rc;
 		}
-		pthread_create(&t, NULL, serve_one, sv);
+		if (pthread_create(&t, NULL, serve_one, sv)) {
+			printf("FAIL conn=%lu: no thread to serve it\n", sv->id);
+			close(fd);
+			free(sv);
+			continue;
+		}
+		/* Detached threads cannot be joined to free sv; leak-free
+		 * enough for a test server that lives as long as its host. */
 		pthread_detach(t);
 	}
 }
@@ -348,14 +405,29 @@ static int server(int once)
 /* ---- client ---- */
 
 struct conn {
-	const char *host;
+	int id;
 	uint64_t seed;
 	uint64_t to_server, to_client;
 	int rc;
 	uint64_t moved;
+	char why[320];		/* first failure, for the final line */
 };
 
-static int connect_to(const char *host)
+static void conn_fail(struct conn *c, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void conn_fail(struct conn *c, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->why, sizeof(c->why), fmt, ap);
+	va_end(ap);
+	c->rc = rc;
+	printf("FAIL conn=%d %s\n", c->id, c->why);
+}
+
+static int connect_to(struct conn *c)
 {
 	int fd = make_socket();
 	union {
@@ -367,16 +439,13 @@ static int connect_to(const char *host)
 	memset(&a, 0, sizeof(a));
 	if (family == AF_VSOCK) {
 		a.vm.svm_family = AF_VSOCK;
-		a.vm.svm_cid = strtoul(host, NULL, 0);
+		a.vm.svm_cid = cid;
 		a.vm.svm_port = port;
 		alen = sizeof(a.vm);
 	} else {
 		a.in.sin_family = AF_INET;
 		a.in.sin_port = htons(port);
-		if (inet_pton(AF_INET, host, &a.in.sin_addr) != 1) {
-			printf("FAIL bad IPv4 address '%s'\n", host);
-			exit(EXIT_USAGE);
-		}
+		a.in.sin_addr = ip;
 		alen = sizeof(a.in);
 	}
 	set_ring(fd);
@@ -384,8 +453,8 @@ static int connect_to(const char *host)
 	while (connect(fd, (struct sockaddr *)&a, alen)) {
 		if (errno == EINTR)
 			continue;
-		printf("FAIL connect: %s (%s)\n", errname(errno),
-		       strerror(errno));
+		conn_fail(c, EXIT_SOCKET, "connect: %s (%s)", errname(errno),
+			  strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -396,67 +465,98 @@ static void *client_one(void *arg)
 {
 	struct conn *c = arg;
 	struct header h = {
-		.magic = XFER_MAGIC, .version = 1, .seed = c->seed,
+		.magic = XFER_MAGIC, .version = XFER_VERSION, .seed = c->seed,
 		.to_server = c->to_server, .to_client = c->to_client,
 	};
 	struct trailer t;
 	struct stream tx, rx;
+	char why[256];
 	pthread_t sender;
+	double t_io;
 	int fd, err, rc;
 
-	fd = connect_to(c->host);
-	if (fd < 0) {
-		c->rc = EXIT_SOCKET;
+	fd = connect_to(c);
+	if (fd < 0)
 		return NULL;
-	}
+	t_io = now();
 	err = full_io(fd, &h, sizeof(h), 1);
 	if (err) {
-		printf("FAIL header: %s\n", errname(-err));
-		c->rc = EXIT_RESET;
+		conn_fail(c, EXIT_RESET, "header: %s, %.0f ms after connect",
+			  errname(-err), (now() - t_io) * 1000);
 		goto out;
 	}
 	tx = (struct stream){ .fd = fd, .seed = c->seed, .len = c->to_server };
 	rx = (struct stream){ .fd = fd, .seed = ~c->seed, .len = c->to_client };
-	pthread_create(&sender, NULL, send_stream, &tx);
+	if (pthread_create(&sender, NULL, send_stream, &tx)) {
+		conn_fail(c, EXIT_SOCKET, "no thread for the sender");
+		goto out;
+	}
 	recv_stream(&rx);
 	pthread_join(sender, NULL);
 	c->moved = tx.done + rx.done;
-	rc = report("client", "send", &tx);
-	if (!rc)
-		rc = report("client", "receive", &rx);
+	/* Corruption outranks a reset: it is what the test exists to find. */
+	rc = judge("receive", &rx, why, sizeof(why));
+	if (rc != EXIT_DATA) {
+		char why2[256];
+		int rc2 = judge("send", &tx, why2, sizeof(why2));
+
+		if (!rc && rc2) {
+			rc = rc2;
+			memcpy(why, why2, sizeof(why));
+		}
+	}
 	if (rc) {
-		c->rc = rc;
+		conn_fail(c, rc, "%s", why);
 		goto out;
 	}
+	t_io = tx.last_io > rx.last_io ? tx.last_io : rx.last_io;
 	err = full_io(fd, &t, sizeof(t), 0);
-	if (err) {
-		printf("FAIL trailer: %s\n", errname(-err));
-		c->rc = EXIT_RESET;
-	} else if (t.magic != XFER_MAGIC || t.status ||
-		   t.verified != c->to_server) {
-		printf("FAIL server verified %" PRIu64 " of %" PRIu64
-		       " bytes (status %u)\n", t.verified, c->to_server,
-		       t.status);
-		c->rc = t.status ? (int)t.status : EXIT_DATA;
-	}
+	if (err)
+		conn_fail(c, EXIT_RESET, "trailer: %s, %.0f ms after the last I/O",
+			  errname(-err), (now() - t_io) * 1000);
+	else if (t.magic != XFER_MAGIC)
+		conn_fail(c, EXIT_DATA, "trailer: bad magic %#x (extra bytes?)",
+			  t.magic);
+	else if (t.status || t.verified != c->to_server)
+		conn_fail(c, t.status ? (int)t.status : EXIT_DATA,
+			  "server verified %" PRIu64 " of %" PRIu64
+			  " bytes (server status %u)", t.verified, c->to_server,
+			  t.status);
 out:
 	close(fd);
 	return NULL;
 }
 
+/* SIZE[K|M|G]; UINT64_MAX when it is not one. */
 static uint64_t parse_size(const char *s)
 {
 	char *end;
-	double v = strtod(s, &end);
+	double v;
 
+	errno = 0;
+	v = strtod(s, &end);
+	if (end == s || errno)
+		return UINT64_MAX;
 	switch (*end) {
-	case 'k': case 'K': v *= 1024; break;
-	case 'm': case 'M': v *= 1024 * 1024; break;
-	case 'g': case 'G': v *= 1024.0 * 1024 * 1024; break;
-	case '\0': break;
-	default: return UINT64_MAX;
+	case 'k': case 'K': v *= 1024; end++; break;
+	case 'm': case 'M': v *= 1024 * 1024; end++; break;
+	case 'g': case 'G': v *= 1024.0 * 1024 * 1024; end++; break;
 	}
-	return v < 0 ? UINT64_MAX : (uint64_t)v;
+	if (*end || v < 0 || v >= 18e18)
+		return UINT64_MAX;
+	return (uint64_t)v;
+}
+
+static long parse_int(const char *s, long min, long max)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 0);
+	if (end == s || *end || errno || v < min || v > max)
+		return LONG_MIN;
+	return v;
 }
 
 static void on_alarm(int sig)
@@ -467,64 +567,114 @@ static void on_alarm(int sig)
 	_exit(EXIT_RESET);
 }
 
-static void usage(void)
+static void usage(const char *why)
 {
+	if (why)
+		fprintf(stderr, "yasmin-xfer: %s\n", why);
 	fprintf(stderr,
 		"usage: yasmin-xfer -s [-p PORT] [-f vsock|inet] [-1] [-B RING]\n"
 		"       yasmin-xfer -c CID|IP [-p PORT] -n SIZE [-r] [-d] [-P CONNS]\n"
-		"                   [-B RING] [-f vsock|inet] [-t SECONDS] [-T CONNECT_SECONDS] [-w WRITE]\n");
+		"                   [-B RING] [-f vsock|inet] [-t SECONDS]\n"
+		"                   [-T CONNECT_SECONDS] [-w WRITE]\n"
+		"SIZE, RING and WRITE take K, M or G. Exit: 0 verified, 1 bad data,\n"
+		"2 usage, 3 socket/option/connect error, 4 reset or early EOF.\n");
 	exit(EXIT_USAGE);
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
+		/* Flip one sent byte: proves the receiver's check catches it. */
 		{ "corrupt-at", required_argument, NULL, 'X' },
+		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	const char *host = NULL;
 	int srv = 0, once = 0, reverse = 0, both = 0, nconn = 1, opt, i, rc;
+	int failed = 0, first = -1;
 	uint64_t size = UINT64_MAX, moved = 0;
 	struct conn *conns;
 	pthread_t *threads;
 	double t0, secs;
+	long v;
 
-	while ((opt = getopt_long(argc, argv, "sc:p:n:rdP:B:f:t:T:w:1", longopts,
-				  NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "sc:p:n:rdP:B:f:t:T:w:1h",
+				  longopts, NULL)) != -1) {
 		switch (opt) {
 		case 's': srv = 1; break;
 		case 'c': host = optarg; break;
-		case 'p': port = strtoul(optarg, NULL, 0); break;
-		case 'n': size = parse_size(optarg); break;
+		case 'p':
+			/* vsock ports are 32 bits; inet's are checked below */
+			v = parse_int(optarg, 0, UINT32_MAX);
+			if (v == LONG_MIN)
+				usage("bad port");
+			port = v;
+			break;
+		case 'n':
+			size = parse_size(optarg);
+			if (size == UINT64_MAX)
+				usage("bad size");
+			break;
 		case 'r': reverse = 1; break;
 		case 'd': both = 1; break;
-		case 'P': nconn = atoi(optarg); break;
-		case 'B': ring = parse_size(optarg); break;
+		case 'P':
+			v = parse_int(optarg, 1, 1024);
+			if (v == LONG_MIN)
+				usage("connections must be 1..1024");
+			nconn = v;
+			break;
+		case 'B':
+			ring = parse_size(optarg);
+			if (ring == UINT64_MAX || !ring)
+				usage("bad ring size");
+			break;
 		case 't': timeout_s = atof(optarg); break;
 		case 'T': connect_timeout_s = atof(optarg); break;
-		case 'w': write_size = parse_size(optarg); break;
+		case 'w':
+			write_size = parse_size(optarg);
+			if (!write_size || write_size > CHUNK)
+				usage("write size must be 1..256K");
+			break;
 		case '1': once = 1; break;
-		case 'X': corrupt_at = parse_size(optarg); break;
+		case 'X':
+			corrupt_at = parse_size(optarg);
+			if (corrupt_at == UINT64_MAX)
+				usage("bad --corrupt-at offset");
+			break;
 		case 'f':
 			if (!strcmp(optarg, "vsock"))
 				family = AF_VSOCK;
 			else if (!strcmp(optarg, "inet"))
 				family = AF_INET;
 			else
-				usage();
+				usage("family must be vsock or inet");
 			break;
-		default: usage();
+		case 'h':
+			usage(NULL);
+			break;
+		default: usage(NULL);
 		}
 	}
-	if (optind != argc || srv == !!host || nconn < 1 || nconn > 1024 ||
-	    ring == UINT64_MAX || !write_size || write_size > CHUNK)
-		usage();
-	signal(SIGPIPE, SIG_IGN);
+	if (optind != argc)
+		usage("stray arguments");
+	if (srv == !!host)
+		usage("give exactly one of -s and -c");
+	if (family == AF_INET && port > 65535)
+		usage("bad port");
+	signal(SIGPIPE, SIG_IGN);	/* a dead peer is EPIPE, reported */
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (srv)
 		return server(once);
 	if (size == UINT64_MAX)
-		usage();
+		usage("-n SIZE is required with -c");
+	if (family == AF_VSOCK) {
+		v = parse_int(host, 0, UINT32_MAX);
+		if (v == LONG_MIN)
+			usage("-c needs a CID with -f vsock");
+		cid = v;
+	} else if (inet_pton(AF_INET, host, &ip) != 1) {
+		usage("-c needs an IPv4 address with -f inet");
+	}
 
 	signal(SIGALRM, on_alarm);
 	alarm((unsigned int)timeout_s);
@@ -535,22 +685,35 @@ int main(int argc, char **argv)
 	srand(time(NULL) ^ getpid());
 	t0 = now();
 	for (i = 0; i < nconn; i++) {
-		conns[i].host = host;
-		conns[i].seed = ((uint64_t)rand() << 32) ^ rand() ^ i;
+		conns[i].id = i + 1;
+		/* Distinct seeds: a byte delivered to the wrong connection
+		 * fails that connection's check. */
+		conns[i].seed = ((uint64_t)rand() << 32) ^ rand() ^
+				((uint64_t)i << 48);
 		conns[i].to_server = (!reverse || both) ? size : 0;
 		conns[i].to_client = (reverse || both) ? size : 0;
-		pthread_create(&threads[i], NULL, client_one, &conns[i]);
+		if (pthread_create(&threads[i], NULL, client_one, &conns[i])) {
+			printf("FAIL no thread for connection %d\n", i + 1);
+			return EXIT_SOCKET;
+		}
 	}
 	rc = EXIT_OK;
 	for (i = 0; i < nconn; i++) {
 		pthread_join(threads[i], NULL);
 		moved += conns[i].moved;
-		if (conns[i].rc && (!rc || conns[i].rc < rc))
+		if (!conns[i].rc)
+			continue;
+		failed++;
+		/* Bad data outranks everything: 1 < 3 < 4. */
+		if (!rc || conns[i].rc < rc) {
 			rc = conns[i].rc;
+			first = i;
+		}
 	}
 	secs = now() - t0;
 	if (rc)
-		printf("FAIL conns=%d exit=%d\n", nconn, rc);
+		printf("FAIL conns=%d failed=%d exit=%d conn=%d %s\n", nconn,
+		       failed, rc, first + 1, conns[first].why);
 	else
 		printf("OK conns=%d bytes=%" PRIu64 " secs=%.2f MBps=%.1f\n",
 		       nconn, moved, secs, moved / secs / 1e6);

@@ -94,7 +94,8 @@ struct stream {
 	uint64_t seed;
 	uint64_t len;
 	uint64_t done;		/* bytes moved (and verified, if receiving) */
-	double last_io;
+	double last_io;		/* when the last send/recv succeeded */
+	double failed_at;	/* when it failed: the judge may come later */
 	int err;		/* errno of the failure, 0 if none */
 	int bad;		/* verification failed at offset done */
 	int eof;		/* stream ended early */
@@ -119,6 +120,7 @@ static void *send_stream(void *arg)
 			if (errno == EINTR)
 				continue;
 			s->err = errno;
+			s->failed_at = now();
 			break;
 		}
 		s->done += w;
@@ -144,10 +146,12 @@ static void recv_stream(struct stream *s)
 			if (errno == EINTR)
 				continue;
 			s->err = errno;
+			s->failed_at = now();
 			break;
 		}
 		if (r == 0) {
 			s->eof = 1;
+			s->failed_at = now();
 			break;
 		}
 		ok = pattern_check(s->seed, s->done, buf, r, scratch);
@@ -199,7 +203,7 @@ static int judge(const char *dir, struct stream *s, char *why, size_t len)
 		snprintf(why, len, "%s: %s after %" PRIu64 " of %" PRIu64
 			 " bytes, %.0f ms after the last I/O", dir,
 			 s->eof ? "early EOF" : errname(s->err), s->done, s->len,
-			 (now() - s->last_io) * 1000);
+			 (s->failed_at - s->last_io) * 1000);
 		return EXIT_RESET;
 	}
 	return EXIT_OK;

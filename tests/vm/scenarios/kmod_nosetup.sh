@@ -24,4 +24,8 @@ assert_grep "run 'yasmin-xs setup" "$log"
 
 step "after setup again, the same connect works"
 g1 "yasmin-xfer -c $G2_CID -p 5300 -n 64M"
-g2 'killall yasmin-xfer 2>/dev/null; true'
+g2 'killall yasmin-xfer 2>/dev/null; sleep 0.5; true'
+
+step "no socket left behind"
+assert_eq "$(g1 yasmin-stat sockets)" 0 "guest1 sockets"
+assert_eq "$(g2 yasmin-stat sockets)" 0 "guest2 sockets"

@@ -29,4 +29,6 @@ echo "$l1"; echo "$l2"
 assert_eq "$(echo "$l1" | grep -c open)" 1 "channels guest1 opened"
 assert_eq "$(echo "$l2" | grep -c open)" 1 "channels guest2 opened"
 assert_eq "$(echo "$l1" | sed 's/.*gen //')" "$(echo "$l2" | sed 's/.*gen //')" "the session both sides joined"
-each_guest 'killall yasmin-xfer 2>/dev/null; true'
+each_guest 'killall yasmin-xfer 2>/dev/null; sleep 0.5; true'
+assert_eq "$(g1 yasmin-stat sockets)" 0 "guest1 sockets"
+assert_eq "$(g2 yasmin-stat sockets)" 0 "guest2 sockets"

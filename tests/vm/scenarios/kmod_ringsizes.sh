@@ -1,5 +1,6 @@
 # kmod_ringsizes: rings of 4 KiB, 64 KiB, 512 KiB and 2 MiB all pass the
-# bulk test; sizes outside 4 KiB..2 MiB get EINVAL, as does a bad ring_kb.
+# bulk test, both ways at once; sizes outside 4 KiB..2 MiB get EINVAL at
+# connect (exit 3), and a bad ring_kb makes insmod fail.
 SIZE=${RING_BULK_SIZE:-1G}
 step "guest2 serves"
 g2 'yasmin-xfer -s -p 5500 > /tmp/ring-s.log 2>&1 &'
@@ -15,10 +16,15 @@ for r in 4096 65536 524288 2097152; do
 	echo "ring $r: $out"
 done
 
-for r in 1024 4194304; do
-	step "ring of $r bytes is refused with EINVAL"
-	out=$(g1 "yasmin-xfer -c $G2_CID -p 5500 -n 1M -B $r") && fail "ring $r was accepted"
+# Out of range must be refused, not rounded: a silently clamped ring would
+# let a caller believe it got the memory (or the latency) it asked for.
+for r in 1024 4194304 8388608; do
+	step "ring of $r bytes is refused with EINVAL (exit 3)"
+	rc=0
+	out=$(g1 "yasmin-xfer -c $G2_CID -p 5500 -n 1M -B $r") || rc=$?
 	echo "$out"
+	[ "$rc" != 0 ] || fail "ring $r was accepted"
+	assert_eq "$rc" 3 "yasmin-xfer's exit status for ring $r"
 	assert_grep "connect: EINVAL" "$out"
 done
 

@@ -29,10 +29,10 @@ need-deps:
 kmod: need-deps
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
 
-shim:
+shim: need-deps
 	$(MAKE) -C shim
 
-tools:
+tools: need-deps
 	$(MAKE) -C tools
 	$(MAKE) -C tests/prog
 	$(MAKE) -C bench/prog

@@ -79,6 +79,27 @@ bench_conn() { # REP PATHS...
 	done
 }
 
+# bench_cpu STREAMS REP: a profile of where the host's CPUs go while yasmin
+# streams 1 MiB messages g1 -> g2 over STREAMS connections: each domain's
+# CPU time (xl list) over the run's wall time, as percent of one physical
+# CPU (rows cpu-<domain>,cpu_pct), plus the host's physical CPU count once
+# (row host,pcpus). It tells whether more streams have any CPU left to use.
+bench_cpu() {
+	grep -q '^host,pcpus' "$RAW" ||
+		echo "host,pcpus,0,0,1,1,$(xl info | awk '/^nr_cpus/ { print $3 }')" >> "$RAW"
+	_w0=$(cut -d' ' -f1 /proc/uptime)
+	xl list | awk 'NR > 1 { print $1, $NF }' > /tmp/cpu0
+	client yasmin bw 1048576 $((SECS * 2)) 0 "$1" > /dev/null
+	xl list | awk 'NR > 1 { print $1, $NF }' > /tmp/cpu1
+	_w1=$(cut -d' ' -f1 /proc/uptime)
+	awk -v w="$_w0" -v w1="$_w1" 'NR == FNR { t[$1] = $2; next }
+		($1 in t) { printf "%s %.1f\n", $1, ($2 - t[$1]) * 100 / (w1 - w) }' /tmp/cpu0 /tmp/cpu1 |
+	while read -r d pct; do
+		echo "cpu-$d,cpu_pct,1048576,0,$1,$2,$pct" >> "$RAW"
+		echo "  cpu $d streams=$1 rep=$2: $pct% of one CPU"
+	done
+}
+
 # shim_ready: the shim rows count only when the shim is there to preload; a
 # missing library would silently measure plain TCP under the yasmin label.
 shim_ready() {

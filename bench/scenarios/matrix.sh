@@ -18,6 +18,10 @@ while [ "$r" -le "$REPS" ]; do
 	for n in 1 2 4; do
 		bench_bw 1048576 0 "$n" "$r" yasmin netfront
 	done
+	step "repetition $r: where the CPUs go while yasmin streams"
+	for n in 1 2 4; do
+		bench_cpu "$n" "$r"
+	done
 	step "repetition $r: connection setup rate"
 	bench_conn "$r" yasmin netfront
 	step "repetition $r: iperf3 through the shim and over TCP"

@@ -83,6 +83,25 @@ vm_create() {
 	. /tmp/yh.env
 }
 
+# wait_log N FILE PATTERN [SECS]: wait (default 30 s) until FILE in guest N
+# matches PATTERN (grep -E); a server that prints when it is ready is waited
+# for this way rather than with a fixed sleep that a loaded host outruns.
+wait_log() {
+	_w=$(( ${4:-30} * 10 ))
+	guest "$1" "i=0; until grep -Eq -- '$3' $2 2>/dev/null; do i=\$((i + 1)); [ \$i -le $_w ] || exit 1; sleep 0.1; done" ||
+		fail "guest $1: /$3/ did not appear in $2 within ${4:-30} s"
+}
+
+# wait_listen N PORT [SECS]: wait until something listens on TCP PORT (v4 or
+# v6) in guest N. Under the shim, listen() opens the TCP and the vsock
+# listener together, so this covers both.
+wait_listen() {
+	_w=$(( ${3:-30} * 10 ))
+	_hex=$(printf '%04X' "$2")
+	guest "$1" "i=0; until grep -Eq ':$_hex [0-9A-F]+:[0-9A-F]+ 0A' /proc/net/tcp /proc/net/tcp6 2>/dev/null; do i=\$((i + 1)); [ \$i -le $_w ] || exit 1; sleep 0.1; done" ||
+		fail "guest $1: nothing listens on TCP port $2 within ${3:-30} s"
+}
+
 # assert_eq A B TEXT: fail with TEXT unless A = B.
 assert_eq() {
 	[ "$1" = "$2" ] || fail "$3: got '$1', expected '$2'"

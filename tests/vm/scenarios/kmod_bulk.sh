@@ -11,7 +11,9 @@ step "servers on guest1 and guest2 (vsock port 5000, TCP port 5001)"
 g1 'yasmin-xfer -s -p 5000 > /tmp/xfer-s.log 2>&1 &'
 g2 'yasmin-xfer -s -p 5000 > /tmp/xfer-s.log 2>&1 &'
 g2 'yasmin-xfer -s -f inet -p 5001 > /tmp/xfer-si.log 2>&1 &'
-sleep 1
+wait_log 1 /tmp/xfer-s.log 'listening on port'
+wait_log 2 /tmp/xfer-s.log 'listening on port'
+wait_log 2 /tmp/xfer-si.log 'listening on port'
 
 # Events each guest sent and received since the snapshots $1 (guest1)
 # and $2 (guest2) were taken.

@@ -15,11 +15,11 @@ echo "skipping: $SKIP; expecting $NSTREAM SOCK_STREAM tests to pass"
 conformance() { # server-guest client-guest port
 	eval "sip=\$G$1_IP scid=\$G$1_CID ccid=\$G$2_CID"
 	guest "$1" "vsock_test --mode=server --control-port=$3 --peer-cid=$ccid $SKIP > /tmp/vt-$3.log 2>&1 &"
-	sleep 2
+	wait_listen "$1" "$3"
 	out=$(guest "$2" -t 600 "vsock_test --mode=client --control-host=$sip --control-port=$3 --peer-cid=$scid $SKIP") ||
 		{ echo "$out"; guest "$1" "cat /tmp/vt-$3.log"; fail "vsock_test client on guest $2 failed"; }
 	echo "$out"
-	sleep 1
+	wait_log "$1" "/tmp/vt-$3.log" "All tests have been executed"
 	srv=$(guest "$1" "cat /tmp/vt-$3.log")
 	echo "$srv"
 	assert_grep "All tests have been executed" "$out"

@@ -12,14 +12,14 @@ assert_eq "$(yasmin-stat sockets)" 0 "dom0 sockets"
 
 step "dom0 <-> guest1, dom0 connects: 256 MiB each way at once, verified"
 g1 'yasmin-xfer -s -p 5200 > /tmp/dom0-s.log 2>&1 &'
-sleep 1
+wait_log 1 /tmp/dom0-s.log 'listening on port'
 dom0 -t 300 "yasmin-xfer -c $G1_CID -p 5200 -n 256M -d"
 assert_eq "$(g1 'grep -c ^OK /tmp/dom0-s.log')" 1 "connections guest1 verified"
 
 step "guest1 <-> dom0, guest1 connects: 256 MiB each way at once, verified"
 yasmin-xfer -s -p 5201 > /tmp/dom0-s.log 2>&1 &
 srv=$!
-sleep 1
+i=0; until grep -q 'listening on port' /tmp/dom0-s.log; do i=$((i + 1)); [ $i -lt 300 ] || fail "dom0's server did not start"; sleep 0.1; done
 g1 "yasmin-xfer -c $DOM0_CID -p 5201 -n 256M -d"
 sleep 1
 kill $srv

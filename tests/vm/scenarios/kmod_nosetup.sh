@@ -4,7 +4,7 @@ step "remove guest2's rendezvous"
 dom0 "yasmin-xs teardown $G2_DOMID"
 sleep 1
 g2 'yasmin-xfer -s -p 5300 > /tmp/nosetup-s.log 2>&1 &'
-sleep 1
+wait_log 2 /tmp/nosetup-s.log 'listening on port'
 
 step "guest1 -> guest2 fails fast with EHOSTUNREACH"
 # Time it inside guest1; restore the rendezvous before judging, so a

@@ -13,7 +13,7 @@ echo "baseline: $base"
 
 step "guest1 streams to guest2"
 g2 'yasmin-xfer -s -p 5400 > /tmp/death-s.log 2>&1 &'
-sleep 1
+wait_log 2 /tmp/death-s.log 'listening on port'
 # The wrapper stamps guest1's uptime when the client exits, so the delay is
 # measured on one clock against the stamps taken around the destroy below.
 g1 "(yasmin-xfer -c $G2_CID -p 5400 -n 100G; echo rc=\$?; echo end=\$(cut -d' ' -f1 /proc/uptime)) > /tmp/death-c.log 2>&1 &"
@@ -66,7 +66,7 @@ step "recreate guest2; guest1 reaches it again"
 vm_create 2
 g2 'grep -q "^yasmin " /proc/modules'
 g2 'yasmin-xfer -s -p 5401 > /tmp/death-s2.log 2>&1 &'
-sleep 1
+wait_log 2 /tmp/death-s2.log 'listening on port'
 g1 "yasmin-xfer -c $G2_CID -p 5401 -n 16M"
 g2 'killall yasmin-xfer 2>/dev/null; sleep 0.5; true'
 assert_eq "$(g1 yasmin-stat sockets)" 0 "guest1 sockets"

@@ -4,7 +4,8 @@
 step "fresh modules on both sides, servers on both"
 each_guest 'killall yasmin-xfer 2>/dev/null; sleep 0.3; rmmod yasmin && insmod /opt/yasmin/yasmin.ko'
 each_guest 'yasmin-xfer -s -p 5600 > /tmp/race-s.log 2>&1 &'
-sleep 1
+wait_log 1 /tmp/race-s.log 'listening on port'
+wait_log 2 /tmp/race-s.log 'listening on port'
 assert_eq "$(g1 yasmin-stat evtchns)$(g2 yasmin-stat evtchns)" "00" "control channels before the race"
 
 step "both connect at once"

@@ -4,7 +4,7 @@
 SIZE=${RING_BULK_SIZE:-1G}
 step "guest2 serves"
 g2 'yasmin-xfer -s -p 5500 > /tmp/ring-s.log 2>&1 &'
-sleep 1
+wait_log 2 /tmp/ring-s.log 'listening on port'
 
 for r in 4096 65536 524288 2097152; do
 	n=$SIZE

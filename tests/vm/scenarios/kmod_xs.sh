@@ -57,7 +57,7 @@ assert_eq "$rc" 2 "yasmin-stat of an unknown counter"
 
 step "the guests still talk after all this"
 g2 'yasmin-xfer -s -p 5700 -1 > /tmp/xs-s.log 2>&1 &'
-sleep 1
+wait_log 2 /tmp/xs-s.log 'listening on port'
 g1 "yasmin-xfer -c $G2_CID -p 5700 -n 16M"
 sleep 0.5
 assert_eq "$(g1 yasmin-stat sockets)" 0 "guest1 sockets"

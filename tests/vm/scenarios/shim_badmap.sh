@@ -3,7 +3,7 @@
 step "a map with garbage"
 each_guest "mkdir -p /etc/yasmin && printf '# test map\nthis is not an address 1\n$G1_IP $G1_DOMID g1\n10.9.9.9 99999\n$G2_IP $G2_DOMID g2 extra words\n\0\0garbage\n$G2_IP $G2_DOMID g2\n' > /etc/yasmin/hosts"
 g2 'yasmin-run yasmin-xfer -s -f inet -p 6300 > /tmp/badmap-s.log 2>&1 &'
-sleep 1
+wait_listen 2 6300
 
 step "the shimmed client warns with file and line, and works over yasmin"
 y0=$(g1 yasmin-stat bytes_sent)

@@ -7,7 +7,7 @@ each_guest "mkdir -p /etc/yasmin && printf '$G1_IP $G1_DOMID g1\n$G2_IP $G2_DOMI
 
 step "shimmed TCP server in guest2"
 g2 'YASMIN_DEBUG=1 yasmin-run yasmin-xfer -s -f inet -p 6000 > /tmp/both-s.log 2>&1 &'
-sleep 1
+wait_listen 2 6000
 y0=$(g2 yasmin-stat bytes_received)
 
 step "guest1 (shimmed, yasmin) and dom0 (TCP) transfer at once"

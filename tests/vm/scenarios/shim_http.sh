@@ -10,7 +10,7 @@ g2 'grep -q ^root: /etc/passwd 2>/dev/null || echo "root:x:0:0:root:/root:/bin/s
 grep -q ^root: /etc/group 2>/dev/null || echo "root:x:0:" >> /etc/group'
 g2 'mkdir -p /tmp/www && dd if=/dev/urandom of=/tmp/www/blob bs=1M count=32 2>/dev/null'
 g2 'yasmin-run webfsd -F -u root -g root -p 8080 -r /tmp/www -L - > /tmp/webfs.log 2>&1 &'
-sleep 1
+wait_listen 2 8080
 
 step "wget in guest1 downloads it over yasmin"
 y0=$(g1 yasmin-stat bytes_received)

@@ -7,7 +7,7 @@ each_guest "mkdir -p /etc/yasmin && printf '$G1_IP $G1_DOMID g1\n$G2_IP $G2_DOMI
 
 step "iperf3 server under the shim in guest2"
 g2 'YASMIN_DEBUG=1 yasmin-run iperf3 -s -p 5201 > /tmp/iperf3-s.log 2>&1 &'
-sleep 2
+wait_listen 2 5201
 
 run() { # extra-args -> bytes received by the receiver
 	b1=$(g1 'yasmin-stat bytes_sent; yasmin-stat bytes_received; cat /sys/class/net/eth0/statistics/tx_bytes /sys/class/net/eth0/statistics/rx_bytes' | tr '\n' ' ')

@@ -5,7 +5,7 @@ each_guest "mkdir -p /etc/yasmin && printf '$G1_IP $G1_DOMID g1\n$G2_IP $G2_DOMI
 
 step "NPtcp sweep through the shim"
 g2 'cd /tmp && yasmin-run NPtcp > /tmp/np-r.log 2>&1 &'
-sleep 2
+wait_listen 2 5002
 before=$(g1 yasmin-stat bytes_sent)
 g1 -t 900 "cd /tmp && yasmin-run NPtcp -h $G2_IP -o /tmp/np.out > /tmp/np-t.log 2>&1" ||
 	{ g1 'tail -5 /tmp/np-t.log'; fail "NPtcp transmitter failed"; }

@@ -32,7 +32,7 @@ dom0 "ping -c 2 -W 5 $G1_IP"
 
 step "iperf3 TCP for 5 s from guest1 to guest2 moves bytes"
 g2 'iperf3 -s -1 -D >/tmp/iperf3-s.log 2>&1'
-sleep 1
+wait_listen 2 5201
 out=$(g1 "iperf3 -c $G2_IP -t 5 -J") || { echo "$out"; fail "iperf3 client failed"; }
 bytes=$(echo "$out" | tr -d ' \t\n' |
 	sed -n 's/.*"sum_received":{[^}]*"bytes":\([0-9]*\).*/\1/p')

@@ -11,13 +11,16 @@
  *           Then the client's stdin is streamed as frames (see below) and a
  *           zero-length stdin frame marks EOF.
  * Response: frames of { u8 kind, u32 len, data } with kind 1 = stdout,
- *           2 = stderr, 3 = exit status (len 4, u32). All integers are
- *           big-endian.
+ *           2 = stderr, 3 = exit status (len 4, u32), 5 = alive (len 0,
+ *           sent whenever the server has said nothing for ALIVE_EVERY_S).
+ *           All integers are big-endian.
  *
  * The server runs the command in its own process group and kills the whole
  * group when the timeout expires, reporting status 124, so no scenario step
- * can wait forever. The client has its own deadline (timeout + 30 s) in case
- * the guest itself dies.
+ * can wait forever. The client has its own deadline (timeout + 30 s), and
+ * gives up much sooner when the guest stops sending alive frames: a guest
+ * that died (or rebooted under a new domid) leaves a connection that never
+ * closes, and a scenario should learn that in seconds, not at its timeout.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -34,7 +37,12 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { F_STDOUT = 1, F_STDERR = 2, F_EXIT = 3, F_STDIN = 4 };
+enum { F_STDOUT = 1, F_STDERR = 2, F_EXIT = 3, F_STDIN = 4, F_ALIVE = 5 };
+
+/* A live guest answers at least this often... */
+#define ALIVE_EVERY_S 2
+/* ...so this much silence means it is gone (generous for a loaded TCG host). */
+#define SILENT_DEAD_S 45
 
 /* Move exactly @len bytes, retrying short transfers; -1 on EOF or error. */
 static int io_all(int fd, void *buf, size_t len, int writing)
@@ -92,7 +100,7 @@ static void serve_one(int c)
 	int out[2], err[2], in[2], status = 0, open_fds = 2, in_open = 1;
 	int reaped = 0;
 	char *cmd, buf[65536];
-	double deadline, drain_until = 0;
+	double deadline, drain_until = 0, last_sent;
 	pid_t pid;
 
 	if (read_all(c, magic, 4) || memcmp(magic, "YAG1", 4) ||
@@ -125,6 +133,7 @@ static void serve_one(int c)
 	close(err[1]);
 	signal(SIGPIPE, SIG_IGN);
 	deadline = now() + timeout;
+	last_sent = now();
 	while (open_fds) {
 		struct pollfd p[3] = {
 			{ .fd = out[0], .events = POLLIN },
@@ -144,6 +153,10 @@ static void serve_one(int c)
 		}
 		if (reaped && now() > drain_until)
 			break;
+		if (now() - last_sent >= ALIVE_EVERY_S) {
+			send_frame(c, F_ALIVE, NULL, 0);
+			last_sent = now();
+		}
 		ready = poll(p, 3, left > 200 ? 200 : left);
 		if (left <= 0 || (ready == 0 && now() >= deadline)) {
 			char msg[96];
@@ -166,6 +179,7 @@ static void serve_one(int c)
 			if (n > 0) {
 				if (send_frame(c, i ? F_STDERR : F_STDOUT, buf, n))
 					kill(-pid, SIGKILL);
+				last_sent = now();
 			} else if (n == 0 || errno != EINTR) {
 				close(p[i].fd);
 				if (i)
@@ -266,7 +280,7 @@ static int client(const char *host, const char *port, const char *tmo,
 		  const char *cmd)
 {
 	uint32_t timeout = atoi(tmo), be;
-	double deadline = now() + timeout + 30;
+	double deadline = now() + timeout + 30, heard;
 	int s = client_connect(host, port, now() + 10), stdin_open = 1;
 	char buf[65536];
 
@@ -279,6 +293,7 @@ static int client(const char *host, const char *port, const char *tmo,
 	be = htonl(strlen(cmd));
 	if (write_all(s, &be, 4) || write_all(s, cmd, strlen(cmd)))
 		return 255;
+	heard = now();
 	for (;;) {
 		struct pollfd p[2] = {
 			{ .fd = s, .events = POLLIN },
@@ -288,10 +303,16 @@ static int client(const char *host, const char *port, const char *tmo,
 		unsigned char hdr[5];
 		uint32_t len;
 
-		if (left <= 0 || poll(p, 2, left) == 0) {
+		if (left <= 0 || (poll(p, 2, left > 1000 ? 1000 : left) == 0 &&
+				  now() >= deadline)) {
 			fprintf(stderr, "yasmin-agent: no answer from %s within %u s\n",
 				host, timeout + 30);
 			return 124;
+		}
+		if (now() - heard > SILENT_DEAD_S) {
+			fprintf(stderr, "yasmin-agent: %s silent for %d s: the guest died or rebooted\n",
+				host, SILENT_DEAD_S);
+			return 125;
 		}
 		if (p[1].revents) {
 			ssize_t n = read(0, buf, sizeof(buf));
@@ -312,6 +333,9 @@ static int client(const char *host, const char *port, const char *tmo,
 		len = ntohl(len);
 		if (len > sizeof(buf) || read_all(s, buf, len))
 			return 255;
+		heard = now();
+		if (hdr[0] == F_ALIVE)
+			continue;
 		if (hdr[0] == F_EXIT && len == 4) {
 			memcpy(&be, buf, 4);
 			return ntohl(be);

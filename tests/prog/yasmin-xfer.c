@@ -71,6 +71,7 @@ static struct in_addr ip;		/* -c, inet */
 static uint64_t ring;
 static uint64_t corrupt_at = UINT64_MAX;	/* --corrupt-at: test the test */
 static double timeout_s = 600;
+static double stall_s = 120;		/* -S: see set_stall_timeout() */
 static size_t write_size = CHUNK;		/* -w: bytes per send() */
 
 static double now(void)
@@ -199,6 +200,12 @@ static int judge(const char *dir, struct stream *s, char *why, size_t len)
 			 s->done);
 		return EXIT_DATA;
 	}
+	if (s->err == EAGAIN) {
+		snprintf(why, len, "%s: stalled, nothing moved for %.0f s after %"
+			 PRIu64 " of %" PRIu64 " bytes", dir, stall_s, s->done,
+			 s->len);
+		return EXIT_RESET;
+	}
 	if (s->err || s->eof) {
 		snprintf(why, len, "%s: %s after %" PRIu64 " of %" PRIu64
 			 " bytes, %.0f ms after the last I/O", dir,
@@ -228,6 +235,27 @@ static void set_connect_timeout(int fd)
 	    setsockopt(fd, AF_VSOCK, SO_VM_SOCKETS_CONNECT_TIMEOUT, &tv,
 		       sizeof(tv))) {
 		printf("FAIL setsockopt connect timeout: %s (%s)\n",
+		       errname(errno), strerror(errno));
+		exit(EXIT_SOCKET);
+	}
+}
+
+/*
+ * A peer that vanishes without a reset (a guest that crashed, a TCP peer
+ * behind a dead netfront) would leave a blocked send() or recv() to the
+ * -t alarm, minutes later. No healthy stream sits still this long, so a
+ * call that moves nothing for -S seconds ends the stream as "stalled".
+ */
+static void set_stall_timeout(int fd)
+{
+	struct timeval tv = {
+		.tv_sec = (time_t)stall_s,
+		.tv_usec = (suseconds_t)((stall_s - (time_t)stall_s) * 1e6),
+	};
+
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv))) {
+		printf("FAIL setsockopt stall timeout: %s (%s)\n",
 		       errname(errno), strerror(errno));
 		exit(EXIT_SOCKET);
 	}
@@ -379,6 +407,7 @@ static int server(int once)
 			       strerror(errno));
 			return EXIT_SOCKET;
 		}
+		set_stall_timeout(fd);
 		sv = calloc(1, sizeof(*sv));
 		if (!sv) {
 			close(fd);
@@ -462,6 +491,7 @@ static int connect_to(struct conn *c)
 		close(fd);
 		return -1;
 	}
+	set_stall_timeout(fd);
 	return fd;
 }
 
@@ -579,7 +609,7 @@ static void usage(const char *why)
 		"usage: yasmin-xfer -s [-p PORT] [-f vsock|inet] [-1] [-B RING]\n"
 		"       yasmin-xfer -c CID|IP [-p PORT] -n SIZE [-r] [-d] [-P CONNS]\n"
 		"                   [-B RING] [-f vsock|inet] [-t SECONDS]\n"
-		"                   [-T CONNECT_SECONDS] [-w WRITE]\n"
+		"                   [-T CONNECT_SECONDS] [-S STALL_SECONDS] [-w WRITE]\n"
 		"SIZE, RING and WRITE take K, M or G. Exit: 0 verified, 1 bad data,\n"
 		"2 usage, 3 socket/option/connect error, 4 reset or early EOF.\n");
 	exit(EXIT_USAGE);
@@ -602,7 +632,7 @@ int main(int argc, char **argv)
 	double t0, secs;
 	long v;
 
-	while ((opt = getopt_long(argc, argv, "sc:p:n:rdP:B:f:t:T:w:1h",
+	while ((opt = getopt_long(argc, argv, "sc:p:n:rdP:B:f:t:T:S:w:1h",
 				  longopts, NULL)) != -1) {
 		switch (opt) {
 		case 's': srv = 1; break;
@@ -634,6 +664,11 @@ int main(int argc, char **argv)
 			break;
 		case 't': timeout_s = atof(optarg); break;
 		case 'T': connect_timeout_s = atof(optarg); break;
+		case 'S':
+			stall_s = atof(optarg);
+			if (!(stall_s >= 1 && stall_s <= 86400))
+				usage("stall seconds must be 1..86400");
+			break;
 		case 'w':
 			write_size = parse_size(optarg);
 			if (!write_size || write_size > CHUNK)

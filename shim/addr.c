@@ -55,6 +55,13 @@ socklen_t yasmin_addr_build(int family, const struct in6_addr *ip,
 	return 0;
 }
 
+uint16_t yasmin_addr_port(uint32_t vsock_port)
+{
+	if (vsock_port <= 65535)
+		return vsock_port;
+	return 49152 + vsock_port % 16384;
+}
+
 int yasmin_addr_is_any(const struct in6_addr *ip)
 {
 	static const struct in6_addr any4 = {

@@ -22,6 +22,16 @@ int yasmin_addr_parse(const struct sockaddr *sa, socklen_t len,
 socklen_t yasmin_addr_build(int family, const struct in6_addr *ip,
 			    uint16_t port, struct sockaddr_storage *out);
 
+/*
+ * The TCP port an application sees for a vsock port. vsock ports are 32
+ * bits and the kernel picks ephemeral ones from all of them; a TCP port
+ * has 16. Ports up to 65535 stay as they are (listening ports always do),
+ * larger ones fold into the ephemeral range 49152-65535, the same way on
+ * both ends, so a client's getsockname() port is its server's
+ * getpeername() port.
+ */
+uint16_t yasmin_addr_port(uint32_t vsock_port);
+
 /* 0.0.0.0, :: or ::ffff:0.0.0.0 */
 int yasmin_addr_is_any(const struct in6_addr *ip);
 

@@ -509,14 +509,14 @@ static void local_view(struct yfd *y, uint16_t port)
 	y->locallen = yasmin_addr_build(y->family, &ip, port, &y->local);
 }
 
-static int vsock_local_port(int fd)
+static uint16_t vsock_local_port(int fd)
 {
 	struct sockaddr_vm a;
 	socklen_t l = sizeof(a);
 
 	if (real.getsockname(fd, (struct sockaddr *)&a, &l))
 		return 0;
-	return a.svm_port;
+	return yasmin_addr_port(a.svm_port);
 }
 
 /* ---- connect ---- */
@@ -746,7 +746,8 @@ static int accept_vsock(int fd, const struct yfd *l, struct sockaddr *addr,
 		memset(&ip, 0, sizeof(ip));
 		ip.s6_addr[10] = ip.s6_addr[11] = 0xff;
 	}
-	y.peerlen = yasmin_addr_build(y.family, &ip, va.svm_port, &y.peer);
+	y.peerlen = yasmin_addr_build(y.family, &ip,
+				      yasmin_addr_port(va.svm_port), &y.peer);
 	local_view(&y, vsock_local_port(nfd));
 	if (yfd_store(nfd, &y)) {
 		real.close(nfd);
@@ -754,7 +755,8 @@ static int accept_vsock(int fd, const struct yfd *l, struct sockaddr *addr,
 	}
 	yasmin_addr_copy_out(&y.peer, y.peerlen, addr, len);
 	dbg("accept fd %d: vsock from domain %ld (%s port %u) as fd %d", fd,
-	    domid, ip_str(&ip, s, sizeof(s)), va.svm_port, nfd);
+	    domid, ip_str(&ip, s, sizeof(s)), yasmin_addr_port(va.svm_port),
+	    nfd);
 	return nfd;
 }
 

@@ -8,6 +8,23 @@
 #include "utest.h"
 #include "shim/addr.h"
 
+UTEST(vsock_ports_fold_into_the_ephemeral_range)
+{
+	uint32_t p;
+
+	UT_ASSERT_EQ(yasmin_addr_port(0), 0);
+	UT_ASSERT_EQ(yasmin_addr_port(5201), 5201);
+	UT_ASSERT_EQ(yasmin_addr_port(65535), 65535);
+	UT_ASSERT_EQ(yasmin_addr_port(65536), 49152);
+	UT_ASSERT_EQ(yasmin_addr_port(UINT32_MAX), 65535);
+	for (p = 65536; p < 0xfff00000u; p += 104729) {
+		uint16_t t = yasmin_addr_port(p);
+
+		UT_ASSERT(t >= 49152);
+		UT_ASSERT_EQ(t, yasmin_addr_port(p));
+	}
+}
+
 UTEST(inet_round_trip)
 {
 	struct sockaddr_in in = { .sin_family = AF_INET, .sin_port = htons(5201) };

@@ -1,7 +1,8 @@
 # shim_iperf3: unmodified iperf3, server in guest2 and client in guest1,
 # both under libyasmin.so, runs both ways (-R too) over yasmin: the module's
 # byte counters carry the traffic and the vif's do not. iperf3's own report
-# of local and peer addresses shows the mapped IPs and ports.
+# of local and peer addresses shows the mapped IPs and ports, and the two
+# ends agree on guest1's port.
 step "map guest1 and guest2 in both guests"
 each_guest "mkdir -p /etc/yasmin && printf '$G1_IP $G1_DOMID g1\n$G2_IP $G2_DOMID g2\n' > /etc/yasmin/hosts"
 
@@ -45,4 +46,10 @@ echo "$log" | grep -v '^\[ *[0-9]*\] *[0-9.]*-' | head -20
 assert_grep "Accepted connection from $G1_IP, port [0-9]+" "$log"
 assert_grep "local $G2_IP port 5201 connected to $G1_IP port [0-9]+" "$log"
 assert_grep "yasmin: accept fd [0-9]+: vsock from domain $G1_DOMID" "$log"
+# The -R run's data connection: the port guest1's socket has as its own is
+# the one guest2 sees as its peer's.
+cport=$(echo "$out" | sed -n "s/.* local $G1_IP port \([0-9]*\) connected to $G2_IP port 5201.*/\1/p" | head -1)
+[ -n "$cport" ] || fail "iperf3 -R printed no local port for guest1"
+echo "guest1's data socket is port $cport"
+assert_grep "local $G2_IP port 5201 connected to $G1_IP port $cport( |\$)" "$log"
 g2 'killall iperf3; true'

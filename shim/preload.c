@@ -729,6 +729,7 @@ static int accept_vsock(int fd, const struct yfd *l, struct sockaddr *addr,
 	struct in6_addr ip;
 	struct yfd y = { .kind = YFD_VSOCK, .family = l->family };
 	char s[INET6_ADDRSTRLEN];
+	uint16_t peer_port;
 	long domid;
 	int nfd;
 
@@ -746,8 +747,8 @@ static int accept_vsock(int fd, const struct yfd *l, struct sockaddr *addr,
 		memset(&ip, 0, sizeof(ip));
 		ip.s6_addr[10] = ip.s6_addr[11] = 0xff;
 	}
-	y.peerlen = yasmin_addr_build(y.family, &ip,
-				      yasmin_addr_port(va.svm_port), &y.peer);
+	peer_port = yasmin_addr_port(va.svm_port);
+	y.peerlen = yasmin_addr_build(y.family, &ip, peer_port, &y.peer);
 	local_view(&y, vsock_local_port(nfd));
 	if (yfd_store(nfd, &y)) {
 		real.close(nfd);
@@ -755,8 +756,7 @@ static int accept_vsock(int fd, const struct yfd *l, struct sockaddr *addr,
 	}
 	yasmin_addr_copy_out(&y.peer, y.peerlen, addr, len);
 	dbg("accept fd %d: vsock from domain %ld (%s port %u) as fd %d", fd,
-	    domid, ip_str(&ip, s, sizeof(s)), yasmin_addr_port(va.svm_port),
-	    nfd);
+	    domid, ip_str(&ip, s, sizeof(s)), peer_port, nfd);
 	return nfd;
 }
 

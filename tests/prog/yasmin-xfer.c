@@ -223,13 +223,19 @@ static int judge(const char *dir, struct stream *s, char *why, size_t len)
  */
 static double connect_timeout_s = 60;
 
-static void set_connect_timeout(int fd)
+static struct timeval timeval_of(double secs)
 {
 	struct timeval tv = {
-		.tv_sec = (time_t)connect_timeout_s,
-		.tv_usec = (suseconds_t)((connect_timeout_s -
-					 (time_t)connect_timeout_s) * 1e6),
+		.tv_sec = (time_t)secs,
+		.tv_usec = (suseconds_t)((secs - (time_t)secs) * 1e6),
 	};
+
+	return tv;
+}
+
+static void set_connect_timeout(int fd)
+{
+	struct timeval tv = timeval_of(connect_timeout_s);
 
 	if (family == AF_VSOCK &&
 	    setsockopt(fd, AF_VSOCK, SO_VM_SOCKETS_CONNECT_TIMEOUT, &tv,
@@ -248,10 +254,7 @@ static void set_connect_timeout(int fd)
  */
 static void set_stall_timeout(int fd)
 {
-	struct timeval tv = {
-		.tv_sec = (time_t)stall_s,
-		.tv_usec = (suseconds_t)((stall_s - (time_t)stall_s) * 1e6),
-	};
+	struct timeval tv = timeval_of(stall_s);
 
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ||
 	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv))) {

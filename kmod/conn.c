@@ -541,8 +541,18 @@ static void yasmin_conn_rx_connect(struct yasmin_peer *peer,
 				    peer->domid, maps, yasmin_max_peer_maps);
 		goto drop_child;
 	}
+	/* Each costs an event channel too, of which a guest has few. */
+	if (atomic_inc_return(&peer->accepted) > yasmin_max_peer_conns) {
+		atomic_dec(&peer->accepted);
+		atomic_sub(maps, &peer->maps);
+		yasmin_stat_add(YASMIN_STAT_REFUSED, 1);
+		pr_warn_ratelimited("domain %u: refusing a connection past max_peer_conns=%u\n",
+				    peer->domid, yasmin_max_peer_conns);
+		goto drop_child;
+	}
 	err = yasmin_chan_init_acceptor(c, peer->domid, m);
 	if (err) {
+		atomic_dec(&peer->accepted);
 		atomic_sub(maps, &peer->maps);
 		goto drop_child;
 	}

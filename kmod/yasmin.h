@@ -40,6 +40,7 @@ extern unsigned int yasmin_ring_kb;
 extern unsigned int yasmin_busy_poll_us;
 extern unsigned int yasmin_max_grants;
 extern unsigned int yasmin_max_peer_maps;
+extern unsigned int yasmin_max_peer_conns;
 extern struct workqueue_struct *yasmin_wq;
 extern const struct vsock_transport yasmin_transport;
 
@@ -178,8 +179,13 @@ struct yasmin_peer {
 	spinlock_t conns_lock;
 	struct list_head conns;
 
-	/* Pages this peer maps from us as acceptor: bounded by max_peer_maps. */
+	/*
+	 * What this peer's connections cost us as acceptor: pages mapped
+	 * (bounded by max_peer_maps) and connections, each with an event
+	 * channel (bounded by max_peer_conns).
+	 */
 	atomic_t maps;
+	atomic_t accepted;
 	/* Messages in txq, and how many of them answer the peer. */
 	unsigned int txq_len;
 	unsigned int txq_replies;

@@ -87,6 +87,9 @@ static void yasmin_conn_reset(struct yasmin_conn *c, int err)
 	/* Nothing to reset before connect() or after close. */
 	if (c->state == YASMIN_CONN_IDLE || c->state == YASMIN_CONN_CLOSED)
 		return;
+	/* A CONNECT still waiting must not go out after all. */
+	if (c->state == YASMIN_CONN_CONNECTING && c->peer)
+		yasmin_ctrl_cancel(c->peer, c->id);
 	yasmin_conn_detach(c);
 	yasmin_chan_uninit(c);
 	c->state = yasmin_conn_next(c->state, YASMIN_EV_RESET);
@@ -96,9 +99,21 @@ static void yasmin_conn_reset(struct yasmin_conn *c, int err)
 		sk->sk_state = TCP_CLOSE;
 		if (sk->sk_socket)
 			sk->sk_socket->state = SS_UNCONNECTED;
+	} else if (sk->sk_state == TCP_ESTABLISHED) {
+		/*
+		 * As virtio's transport does on a reset: the connection is
+		 * over in both directions, so once the error has been read
+		 * (SO_ERROR clears it) poll still says readable and hung up,
+		 * reads see end of file and writes EPIPE, and nobody waits
+		 * forever on a socket that can never move again.
+		 */
+		sock_set_flag(sk, SOCK_DONE);
+		c->vsk->peer_shutdown = SHUTDOWN_MASK;
+		sk->sk_state = TCP_CLOSING;
 	}
 	sk->sk_err = err;
 	sk_error_report(sk);
+	sk->sk_state_change(sk);
 	yasmin_wake(sk);
 }
 
@@ -198,6 +213,7 @@ void yasmin_conn_reset_peer(struct yasmin_peer *peer, int err)
 			continue;
 		spin_lock(&in->lock);
 		in->gone_err = err;
+		in->gone_id = c->id;
 		spin_unlock(&in->lock);
 		yasmin_inbox_kick(in);
 	}
@@ -216,6 +232,7 @@ static void yasmin_inbox_work(struct work_struct *work)
 	struct yasmin_conn *c;
 	bool flooded, broken;
 	LIST_HEAD(msgs);
+	u32 gone_id, flood_id;
 	int gone;
 
 	lock_sock(sk);
@@ -223,8 +240,10 @@ static void yasmin_inbox_work(struct work_struct *work)
 	list_splice_init(&in->msgs, &msgs);
 	in->nr = 0;
 	gone = in->gone_err;
+	gone_id = in->gone_id;
 	in->gone_err = 0;
 	flooded = in->flooded;
+	flood_id = in->flood_id;
 	in->flooded = false;
 	broken = in->broken;
 	in->broken = false;
@@ -234,7 +253,8 @@ static void yasmin_inbox_work(struct work_struct *work)
 	if (c) {
 		list_for_each_entry(r, &msgs, node)
 			yasmin_conn_rx_locked(c, &r->msg);
-		if (flooded)
+		/* Both are about the attempt that was live when they came. */
+		if (flooded && flood_id == c->id)
 			yasmin_conn_broken(c, "control message flood");
 		/* A new connect() may have replaced the broken attempt. */
 		if (broken && c->broken &&
@@ -244,7 +264,7 @@ static void yasmin_inbox_work(struct work_struct *work)
 			yasmin_conn_reset(c, EPROTO);
 			yasmin_conn_send(c, YASMIN_MSG_RESET, 0);
 		}
-		if (gone)
+		if (gone && gone_id == c->id)
 			yasmin_conn_reset(c, gone);
 	}
 	release_sock(sk);
@@ -292,6 +312,7 @@ static void yasmin_conn_post(struct yasmin_peer *peer,
 		r = NULL;
 	} else {
 		in->flooded = true;
+		in->flood_id = m->conn_id;
 	}
 	spin_unlock(&in->lock);
 	kfree(r);
@@ -368,8 +389,9 @@ void yasmin_conn_release(struct vsock_sock *vsk)
 			flags = YASMIN_SHUT_MASK;
 		}
 	} else if (c->state == YASMIN_CONN_CONNECTING) {
-		yasmin_ctrl_cancel(c->peer, c->id);
-		type = YASMIN_MSG_RESET;
+		/* A CONNECT that never left needs no RESET after it. */
+		if (!yasmin_ctrl_cancel(c->peer, c->id) && !c->connect_unsent)
+			type = YASMIN_MSG_RESET;
 	}
 	yasmin_conn_detach(c);
 	yasmin_chan_uninit(c);
@@ -410,15 +432,16 @@ int yasmin_conn_connect(struct vsock_sock *vsk)
 
 	/* A new attempt on a socket whose last one failed or timed out. */
 	if (c->state != YASMIN_CONN_IDLE) {
-		if (c->state == YASMIN_CONN_CONNECTING) {
-			yasmin_ctrl_cancel(c->peer, c->id);
+		/* A CONNECT that never left needs no RESET after it. */
+		if (c->state == YASMIN_CONN_CONNECTING &&
+		    !yasmin_ctrl_cancel(c->peer, c->id) && !c->connect_unsent)
 			yasmin_conn_send(c, YASMIN_MSG_RESET, 0);
-		}
 		yasmin_conn_detach(c);
 		yasmin_chan_uninit(c);
 		c->state = yasmin_conn_next(c->state, YASMIN_EV_ABORT);
 		c->broken = false;
 		c->shut_sent = 0;
+		c->connect_unsent = false;
 	}
 
 	order = yasmin_conn_order(vsk);
@@ -441,12 +464,13 @@ int yasmin_conn_connect(struct vsock_sock *vsk)
 			return -ENOMEM;
 	}
 
-	err = yasmin_chan_init_connector(c, domid, order, &msg);
-	if (err)
-		return err;
+	/* A fresh id per attempt: late messages about the last one miss. */
 	do {
 		c->id = get_random_u32();
 	} while (!c->id);
+	err = yasmin_chan_init_connector(c, domid, order, &msg);
+	if (err)
+		return err;
 	msg.src_port = vsk->local_addr.svm_port;
 	msg.dst_port = vsk->remote_addr.svm_port;
 	msg.conn_id = c->id;
@@ -481,8 +505,9 @@ int yasmin_conn_cancel(struct vsock_sock *vsk)
 {
 	struct yasmin_conn *c = yasmin_conn(vsk);
 
-	if (c && c->peer && c->state == YASMIN_CONN_CONNECTING)
-		yasmin_ctrl_cancel(c->peer, c->id);
+	if (c && c->peer && c->state == YASMIN_CONN_CONNECTING &&
+	    yasmin_ctrl_cancel(c->peer, c->id))
+		c->connect_unsent = true;
 	return 0;
 }
 
@@ -504,6 +529,12 @@ static void yasmin_conn_rx_connect(struct yasmin_peer *peer,
 	unsigned int maps;
 	int err;
 
+	/*
+	 * Our answers already wait in txq: the peer does not read its ring.
+	 * Take no new connection it could not even be told about.
+	 */
+	if (READ_ONCE(peer->txq_len) >= YASMIN_CTRL_SLOTS)
+		return;
 	listener = vsock_find_bound_socket(dst);
 	if (!listener) {
 		yasmin_conn_reply_reset(peer, m);
@@ -654,7 +685,8 @@ void yasmin_conn_rx(struct yasmin_peer *peer, const struct yasmin_ctrl_msg *m)
 		yasmin_conn_rx_connect(peer, m, &src, &dst);
 		return;
 	}
-	/* Whatever it says, the peer may be done with a channel we closed. */
-	yasmin_linger_reap(peer->domid, m->conn_id);
+	/* A goodbye: the peer may be done with a channel we closed. */
+	if (m->type != YASMIN_MSG_ACCEPT)
+		yasmin_linger_reap(peer->domid, m->conn_id);
 	yasmin_conn_post(peer, m);
 }

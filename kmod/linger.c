@@ -78,9 +78,10 @@ void yasmin_linger_add(struct yasmin_grant_area *a, u32 tag)
 	yasmin_stat_add(YASMIN_STAT_GRANTS_LINGERING, l->area.nr);
 	spin_lock(&yasmin_linger_lock);
 	list_add_tail(&l->node, &yasmin_lingering);
+	/* Not mod_: a steady stream of adds must not keep pushing it back. */
 	if (!yasmin_linger_stopped)
-		mod_delayed_work(system_wq, &yasmin_linger_dwork,
-				 YASMIN_LINGER_PERIOD);
+		queue_delayed_work(system_wq, &yasmin_linger_dwork,
+				   YASMIN_LINGER_PERIOD);
 	spin_unlock(&yasmin_linger_lock);
 }
 
@@ -140,8 +141,8 @@ static void yasmin_linger_work(struct work_struct *work)
 	spin_lock(&yasmin_linger_lock);
 	more = !list_empty(&yasmin_lingering) && !yasmin_linger_stopped;
 	if (more)
-		mod_delayed_work(system_wq, &yasmin_linger_dwork,
-				 YASMIN_LINGER_PERIOD);
+		queue_delayed_work(system_wq, &yasmin_linger_dwork,
+				   YASMIN_LINGER_PERIOD);
 	spin_unlock(&yasmin_linger_lock);
 }
 

@@ -41,6 +41,7 @@ extern unsigned int yasmin_busy_poll_us;
 extern unsigned int yasmin_max_grants;
 extern unsigned int yasmin_max_peer_maps;
 extern unsigned int yasmin_max_peer_conns;
+extern unsigned int yasmin_max_evtchns;
 extern struct workqueue_struct *yasmin_wq;
 extern const struct vsock_transport yasmin_transport;
 
@@ -89,7 +90,7 @@ struct yasmin_grant_area {
 };
 
 int yasmin_grant_area_init(struct yasmin_grant_area *a, unsigned int nr,
-			   domid_t peer);
+			   domid_t peer, u32 tag);
 void yasmin_grant_area_uninit(struct yasmin_grant_area *a, u32 tag);
 unsigned int yasmin_grant_area_try_end(struct yasmin_grant_area *a);
 void yasmin_grant_area_abandon(struct yasmin_grant_area *a);
@@ -160,6 +161,9 @@ struct yasmin_peer {
 	bool peer_bound;		/* owner: peer mapped this gen */
 	u32 last_request;		/* owner: last request served */
 	u32 last_want;			/* non-owner: last want seen */
+	bool wanted;			/* owner: want written, not yet up */
+	u32 tx_cons_seen;		/* the peer's cons at tx_moved */
+	unsigned long tx_moved;		/* jiffies it last moved */
 
 	/*
 	 * up, gen and the control page: written under lock and tx_lock,
@@ -209,7 +213,7 @@ int yasmin_ctrl_send(struct yasmin_peer *peer,
 		     const struct yasmin_ctrl_msg *msg);
 int yasmin_ctrl_reply(struct yasmin_peer *peer,
 		      const struct yasmin_ctrl_msg *msg);
-void yasmin_ctrl_cancel(struct yasmin_peer *peer, u32 conn_id);
+bool yasmin_ctrl_cancel(struct yasmin_peer *peer, u32 conn_id);
 int yasmin_ctrl_init(void);
 void yasmin_ctrl_uninit(void);
 
@@ -254,8 +258,10 @@ struct yasmin_inbox {
 	struct sock *sk;
 	struct list_head msgs;
 	unsigned int nr;
-	int gone_err;			/* the peer's session ended */
+	int gone_err;			/* the peer's session ended... */
+	u32 gone_id;			/* ...for this connection attempt */
 	bool flooded;			/* the peer sent more than can be */
+	u32 flood_id;
 	bool broken;			/* conn is broken: tear it down */
 	struct work_struct work;
 };
@@ -267,6 +273,7 @@ struct yasmin_conn {
 	u32 id;
 	enum yasmin_conn_state state;
 	u8 shut_sent;			/* YASMIN_SHUT_* we already sent */
+	bool connect_unsent;		/* CONNECT cancelled before it left */
 	unsigned int peer_maps;		/* charged to peer->maps (acceptor) */
 	bool broken;			/* the peer broke the channel */
 	struct yasmin_inbox *inbox;

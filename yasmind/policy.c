@@ -2,7 +2,9 @@
 /*
  * yasmind's pure logic: policy parser, pair plan, maps (policy.h).
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <stdarg.h>

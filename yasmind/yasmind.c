@@ -32,6 +32,10 @@
 
 #define DEFAULT_CONF "/etc/yasmin/yasmind.conf"
 #define VIF_BACKEND "/local/domain/0/backend/vif"
+/* dom0-only: the handle of the domain each domid had when we last looked,
+ * so a yasmind that was not running when a domid was recycled still
+ * notices. */
+#define STATE "/local/domain/0/data/yasmind"
 #define MAX_DOMS 4096
 
 static const char *conf_path = DEFAULT_CONF;
@@ -44,6 +48,7 @@ static bool dry_run;
 static struct {
 	bool seen;
 	xen_domain_handle_t handle;
+	bool saved;		/* STATE/<domid> holds handle */
 	bool name_watched;
 } known[YD_MAX_DOMID + 1];
 
@@ -385,6 +390,52 @@ static void watch_names(const struct live *l)
 	}
 }
 
+static void handle_hex(const xen_domain_handle_t h, char *out)
+{
+	for (size_t i = 0; i < sizeof(xen_domain_handle_t); i++)
+		sprintf(out + 2 * i, "%02x", h[i]);
+}
+
+/* What the previous yasmind saw: STATE/<domid> = handle in hex. */
+static void load_known(void)
+{
+	static unsigned doms[MAX_DOMS];
+	size_t n = list_domids(STATE, doms, MAX_DOMS);
+
+	for (size_t i = 0; i < n; i++) {
+		char *v = xread(STATE "/%u", doms[i]);
+		unsigned d = doms[i];
+
+		if (v && strlen(v) == 2 * sizeof(xen_domain_handle_t)) {
+			for (size_t j = 0; j < sizeof(xen_domain_handle_t); j++) {
+				unsigned x;
+
+				sscanf(v + 2 * j, "%2x", &x);
+				known[d].handle[j] = (uint8_t)x;
+			}
+			known[d].seen = known[d].saved = true;
+		}
+		free(v);
+	}
+}
+
+static void save_known(void)
+{
+	struct xs_permissions perms[1] = { { 0, XS_PERM_NONE } };
+	char path[64], hex[2 * sizeof(xen_domain_handle_t) + 1];
+
+	if (dry_run)
+		return;
+	ensure(STATE, perms, 1);
+	for (unsigned d = 0; d <= YD_MAX_DOMID; d++) {
+		if (!known[d].seen || known[d].saved)
+			continue;
+		snprintf(path, sizeof(path), STATE "/%u", d);
+		handle_hex(known[d].handle, hex);
+		known[d].saved = xs_write(xs, XBT_NULL, path, hex, strlen(hex));
+	}
+}
+
 static int reconcile(void)
 {
 	static struct live l;
@@ -406,13 +457,20 @@ static int reconcile(void)
 		    memcmp(known[d].handle, l.handles[i], sizeof(l.handles[i]))) {
 			logmsg("domid %u now belongs to another domain: removing the old one's entries", d);
 			remove_domain(d);
+			known[d].saved = false;
 		}
+		if (!known[d].seen)
+			known[d].saved = false;
 		known[d].seen = true;
 		memcpy(known[d].handle, l.handles[i], sizeof(known[d].handle));
 	}
-	for (unsigned d = 0; d <= YD_MAX_DOMID; d++)
-		if (!running[d])
-			known[d].seen = false;
+	for (unsigned d = 0; d <= YD_MAX_DOMID; d++) {
+		if (running[d])
+			continue;
+		if (known[d].saved && !dry_run)
+			rm_node(STATE "/%u", d);
+		known[d].seen = known[d].saved = false;
+	}
 
 	read_tree(&tree);
 	if (yd_plan_compute(&policy, l.doms, l.n, &tree, &plan)) {
@@ -448,6 +506,7 @@ static int reconcile(void)
 	}
 	for (size_t i = 0; i < plan.ndoms; i++)
 		publish_map(&plan, &l, plan.doms[i]);
+	save_known();
 	if (!dry_run)
 		watch_names(&l);
 	yd_plan_free(&plan);
@@ -516,6 +575,7 @@ int main(int argc, char **argv)
 		logmsg("cannot open the hypervisor interface: %s", strerror(errno));
 		return 1;
 	}
+	load_known();
 	if (once) {
 		int rc = reconcile();
 

@@ -7,6 +7,11 @@
  * keeps /etc/yasmin/hosts.auto equal to it, replaced atomically by rename
  * so libyasmin.so never reads half a file. No entries (no policy for this
  * VM, or no yasmind) is a map with no peers.
+ *
+ * The domid is read again at every refresh: after save/restore or
+ * migration the VM runs under a new one, its old map is gone, and the
+ * watches the kernel re-registers on resume fire, so we move to the new
+ * path at once.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -201,11 +206,46 @@ static void usage(FILE *f)
 		"  -1        write the map once and exit\n");
 }
 
+/* This VM's domid: XenStore's "domid", relative to our own home. */
+static int read_self(unsigned *self)
+{
+	unsigned len;
+	char *v = xs_read(xs, XBT_NULL, "domid", &len);
+	int rc = v && !yd_parse_domid(v, self) ? 0 : -1;
+
+	free(v);
+	return rc;
+}
+
+/* Follow a change of domid: watch the new map, forget the old one. */
+static int follow(unsigned *self, bool fixed, char *path, size_t len)
+{
+	unsigned now = *self;
+	char old[128];
+
+	if (!fixed && read_self(&now))
+		return -1;
+	if (path[0] && now == *self)
+		return 0;
+	snprintf(old, sizeof(old), "%s", path);
+	snprintf(path, len, YD_BASE "/%u/map", now);
+	if (old[0]) {
+		xs_unwatch(xs, old, "map");
+		logmsg("this VM is now domain %u (was %u)", now, *self);
+	}
+	*self = now;
+	if (!xs_watch(xs, path, "map")) {
+		logmsg("cannot watch %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	unsigned self = 0;
-	bool have_self = false, once = false;
-	char path[128];
+	bool fixed = false, once = false;
+	char path[128] = "";
 	struct pollfd pfd[2];
 	sigset_t sigs;
 	int opt, sfd;
@@ -218,7 +258,7 @@ int main(int argc, char **argv)
 				logmsg("'%s' is not a domain id", optarg);
 				return 2;
 			}
-			have_self = true;
+			fixed = true;
 			break;
 		case '1': once = true; break;
 		case 'h': usage(stdout); return 0;
@@ -235,22 +275,15 @@ int main(int argc, char **argv)
 		       strerror(errno));
 		return 1;
 	}
-	if (!have_self) {
-		unsigned len;
-		/* relative: our own /local/domain/<domid>/domid */
-		char *v = xs_read(xs, XBT_NULL, "domid", &len);
-
-		if (!v || yd_parse_domid(v, &self)) {
-			logmsg("cannot read this VM's domid from XenStore; give -d");
-			free(v);
-			return 1;
-		}
-		free(v);
+	if (!fixed && read_self(&self)) {
+		logmsg("cannot read this VM's domid from XenStore; give -d");
+		return 1;
 	}
-	snprintf(path, sizeof(path), YD_BASE "/%u/map", self);
 	if (once) {
-		int rc = refresh(path, self);
+		int rc;
 
+		snprintf(path, sizeof(path), YD_BASE "/%u/map", self);
+		rc = refresh(path, self);
 		xs_close(xs);
 		return rc ? 1 : 0;
 	}
@@ -260,10 +293,11 @@ int main(int argc, char **argv)
 	sigaddset(&sigs, SIGHUP);
 	sigprocmask(SIG_BLOCK, &sigs, NULL);
 	sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
-	if (sfd < 0 || !xs_watch(xs, path, "map")) {
-		logmsg("cannot watch %s: %s", path, strerror(errno));
+	if (sfd < 0 || follow(&self, fixed, path, sizeof(path)))
 		return 1;
-	}
+	/* our own "domid" key is rewritten when we come back under a new one */
+	if (!fixed)
+		xs_watch(xs, "domid", "domid");
 	logmsg("domain %u: watching %s, writing %s", self, path, out_path);
 	pfd[0] = (struct pollfd){ .fd = xs_fileno(xs), .events = POLLIN };
 	pfd[1] = (struct pollfd){ .fd = sfd, .events = POLLIN };
@@ -294,7 +328,8 @@ int main(int argc, char **argv)
 		}
 		/* a failed read is retried soon; otherwise resync slowly */
 		if (dirty)
-			timeout = refresh(path, self) ? 2000 : 60000;
+			timeout = follow(&self, fixed, path, sizeof(path)) ||
+				  refresh(path, self) ? 2000 : 60000;
 	}
 	xs_close(xs);
 	return 0;

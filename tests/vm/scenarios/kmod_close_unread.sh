@@ -9,6 +9,9 @@ g2 'socat -d -d VSOCK-LISTEN:5600,fork,reuseaddr SYSTEM:"head -c 4194304 /dev/ze
 wait_log 2 /tmp/unread-s.log 'listening on'
 # one connection first, so the control channel is part of the baseline
 g1 "socat -u VSOCK-CONNECT:$G2_CID:5600 - | head -c 1 > /dev/null"
+# ...and its pages are freed once guest2's side lets go of them
+g1 'i=0; until [ "$(yasmin-stat grants_lingering)" = 0 ] || [ $i -ge 50 ]; do sleep 0.1; i=$((i + 1)); done'
+g2 'i=0; until [ "$(yasmin-stat sockets)" = 0 ] || [ $i -ge 50 ]; do sleep 0.1; i=$((i + 1)); done'
 # grants maps evtchns of guest N, one line
 counts() { guest "$1" 'echo $(yasmin-stat grants) $(yasmin-stat maps) $(yasmin-stat evtchns)'; }
 base_g1=$(counts 1)

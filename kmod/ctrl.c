@@ -48,6 +48,8 @@
 #define YASMIN_CTRL_TXQ_MAX	1024
 /* A peer that reads nothing of a full ring for this long is dropped. */
 #define YASMIN_CTRL_STALL	(10 * HZ)
+/* An owner drops a session its peer has not bound after this long. */
+#define YASMIN_JOIN_TIMEOUT	(10 * HZ)
 
 struct yasmin_txmsg {
 	struct list_head node;
@@ -313,6 +315,7 @@ static void yasmin_session_start(struct yasmin_peer *peer)
 	peer->wanted = false;
 	peer->tx_cons_seen = 0;
 	peer->tx_moved = jiffies;
+	peer->up_since = jiffies;
 	queue_delayed_work(yasmin_wq, &peer->liveness, YASMIN_LIVENESS_PERIOD);
 	pr_info_ratelimited("domain %u: control channel open (gen %u)\n",
 			    peer->domid, peer->gen);
@@ -662,6 +665,11 @@ static void yasmin_peer_liveness(struct work_struct *work)
 	bound = yasmin_evtchn_connected(&peer->ev);
 	if (peer->owner && !peer->peer_bound) {
 		peer->peer_bound = bound;
+		/* A page and a port held for a peer that never comes. */
+		if (!bound && time_after(jiffies, peer->up_since +
+					 YASMIN_JOIN_TIMEOUT))
+			yasmin_session_down(peer, ECONNRESET,
+					    "peer never joined");
 	} else if (!bound) {
 		pr_info_ratelimited("domain %u is gone\n", peer->domid);
 		yasmin_session_down(peer, ECONNRESET, "peer domain gone");

@@ -164,6 +164,7 @@ struct yasmin_peer {
 	bool wanted;			/* owner: want written, not yet up */
 	u32 tx_cons_seen;		/* the peer's cons at tx_moved */
 	unsigned long tx_moved;		/* jiffies it last moved */
+	unsigned long up_since;		/* jiffies the session came up */
 
 	/*
 	 * up, gen and the control page: written under lock and tx_lock,

@@ -117,6 +117,25 @@ static bool yasmin_ctrl_full(struct yasmin_peer *peer)
 }
 
 /*
+ * The peer's consumer index of the ring we produce, out of range: it
+ * consumed what we never wrote. Checked under tx_lock, so our prod is not
+ * moving meanwhile (and cons <= prod for an honest peer).
+ */
+static bool yasmin_ctrl_tx_broken(struct yasmin_peer *peer)
+{
+	struct yasmin_ctrl_idx *idx = yasmin_ctrl_tx_idx(peer);
+	bool broken;
+
+	spin_lock(&peer->tx_lock);
+	broken = peer->tx_prod - READ_ONCE(idx->cons) > YASMIN_CTRL_SLOTS;
+	spin_unlock(&peer->tx_lock);
+	if (broken)
+		pr_warn_ratelimited("domain %u broke the control ring's consumer index\n",
+				    peer->domid);
+	return broken;
+}
+
+/*
  * Put one message into the ring; false when it is full (or the peer broke
  * the consumer index, which the receive side will notice too). A full
  * ring asks the consumer for an event once it makes room.
@@ -594,6 +613,8 @@ static void yasmin_peer_work(struct work_struct *work)
 	eoi = test_and_clear_bit(YASMIN_PEER_EOI, &peer->pending);
 	if (peer->up)
 		consumed = yasmin_ctrl_rx(peer);
+	if (peer->up && yasmin_ctrl_tx_broken(peer))
+		yasmin_session_down(peer, EPROTO, "consumer index out of range");
 	spin_lock(&peer->tx_lock);
 	if (peer->up && !list_empty(&peer->txq)) {
 		/* An event may only have announced room in the ring. */

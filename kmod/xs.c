@@ -42,19 +42,25 @@ bool yasmin_xs_pair_exists(domid_t peer)
 	return ok;
 }
 
-/* Keys the peer wrote for us. -ENOENT when absent, -EPROTO when garbled. */
+/*
+ * Keys the peer wrote for us. -ENOENT when absent, -EPROTO when garbled:
+ * the whole value must be a decimal u32 ("17abc" is not 17).
+ */
 int yasmin_xs_read_u32(domid_t peer, const char *key, u32 *val)
 {
 	char *dir = yasmin_xs_in_dir(peer);
-	int n;
+	char *str;
+	int err;
 
 	if (!dir)
 		return -ENOMEM;
-	n = xenbus_scanf(XBT_NIL, dir, key, "%u", val);
+	str = xenbus_read(XBT_NIL, dir, key, NULL);
 	kfree(dir);
-	if (n < 0)
-		return n;
-	return n == 1 ? 0 : -EPROTO;
+	if (IS_ERR(str))
+		return PTR_ERR(str);
+	err = kstrtou32(str, 10, val) ? -EPROTO : 0;
+	kfree(str);
+	return err;
 }
 
 int yasmin_xs_write_u32(domid_t peer, const char *key, u32 val)

@@ -578,7 +578,7 @@ static unsigned long n_violations_reset;
  * kick the victim until it resets the connection or @timeout passes.
  */
 static void corrupt_chan(struct chan *ch, unsigned int pat, bool connector,
-			 double timeout)
+			 bool accept, double timeout)
 {
 	struct yasmin_data_intf *in = ch->intf;
 	struct yasmin_prod_line *tx = connector ? &in->c2a_prod : &in->a2c_prod;
@@ -598,7 +598,8 @@ static void corrupt_chan(struct chan *ch, unsigned int pat, bool connector,
 		H_STORE(rx->want_data, o.want_data);
 		H_MB();
 		xenevtchn_notify(xce, ch->lport);
-		pump(false);
+		/* the victim's other connects keep coming meanwhile */
+		pump(accept);
 		drain_events(10);
 	}
 	if (ch->state == CH_GONE)
@@ -617,12 +618,18 @@ static void mode_corrupt_acceptor(void)
 		for (i = 0; i < MAX_CHANS; i++) {
 			struct chan *ch = &chans[i];
 
-			if (!ch->used || ch->state != CH_OPEN)
+			if (!ch->used)
 				continue;
+			if (ch->state == CH_GONE) {
+				printf("hostile: conn %lu (id %u): gone before we broke it\n",
+				       conns++, ch->conn_id);
+				chan_free(ch);
+				continue;
+			}
 			ch->pattern = conns % HC_NR;
 			printf("hostile: conn %lu (id %u): %s\n", conns,
 			       ch->conn_id, hcorrupt_names[ch->pattern]);
-			corrupt_chan(ch, ch->pattern, false, 3);
+			corrupt_chan(ch, ch->pattern, false, true, 3);
 			printf("hostile: conn %lu: %s\n", conns,
 			       ch->state == CH_GONE ? "reset by the victim" :
 			       "still open after 3 s; we reset it");
@@ -659,7 +666,7 @@ static void mode_corrupt_connector(void)
 		ch->pattern = conns % HC_NR;
 		printf("hostile: conn %lu (id %u): %s\n", conns, ch->conn_id,
 		       hcorrupt_names[ch->pattern]);
-		corrupt_chan(ch, ch->pattern, true, 3);
+		corrupt_chan(ch, ch->pattern, true, false, 3);
 		printf("hostile: conn %lu: %s\n", conns,
 		       ch->state == CH_GONE ? "reset by the victim" :
 		       "still open after 3 s; we reset it");
@@ -851,9 +858,17 @@ static void mode_flood(void)
 		sent++;
 		drain_events(0);
 	}
+	/* Let the last CONNECTs be answered before counting. */
+	end = now() + 10;
+	do {
+		pump(false);
+		drain_events(10);
+		for (i = 0, inflight = 0; i < MAX_CHANS; i++)
+			inflight += chans[i].used && chans[i].state == CH_SENT;
+	} while (inflight && now() < end);
 	inflight = 0;
 	for (i = 0; i < MAX_CHANS; i++)
-		inflight += chans[i].used;
+		inflight += chans[i].used && chans[i].state == CH_OPEN;
 	printf("hostile: connect-flood sent=%lu to_unbound=%lu accepted=%lu reset=%lu shutdown=%lu peak_inflight=%lu open_at_end=%lu waits_for_resources=%lu secs=%.1f rate=%.0f/s\n",
 	       sent, to_unbound, n_accepted, n_reset, n_shutdown, peak,
 	       inflight, no_res, now() - t0, sent / (now() - t0));

@@ -45,11 +45,19 @@ static inline bool hctrl_full(const struct hctrl *c)
 	return c->tx_prod - H_LOAD(c->page->p2o.cons) >= YASMIN_CTRL_SLOTS;
 }
 
-/* 0, or -EAGAIN when the victim has not consumed enough yet. */
+/*
+ * 0, or -EAGAIN when the victim has not consumed enough yet; then
+ * want_space asks it for an event once it makes room (proto.h), as an
+ * honest producer does. Victims that predate want_space ignore it.
+ */
 static inline int hctrl_put(struct hctrl *c, const struct yasmin_ctrl_msg *m)
 {
-	if (hctrl_full(c))
-		return -EAGAIN;
+	if (hctrl_full(c)) {
+		H_STORE(c->page->p2o.want_space, YASMIN_NOTIFY_ON);
+		H_MB();
+		if (hctrl_full(c))
+			return -EAGAIN;
+	}
 	H_MB();
 	c->page->p2o_msg[c->tx_prod % YASMIN_CTRL_SLOTS] = *m;
 	H_MB();
@@ -73,6 +81,15 @@ static inline int hctrl_get(struct hctrl *c, struct yasmin_ctrl_msg *m)
 	c->rx_cons++;
 	H_STORE(c->page->o2p.cons, c->rx_cons);
 	return 1;
+}
+
+/* After consuming: true when the victim asked for an event (want_space). */
+static inline bool hctrl_owes_kick(struct hctrl *c)
+{
+	H_MB();
+	return H_LOAD(c->page->o2p.want_space) &&
+	       __atomic_exchange_n(&c->page->o2p.want_space, YASMIN_NOTIFY_OFF,
+				   __ATOMIC_SEQ_CST);
 }
 
 /* ---- bogus-connect ---- */

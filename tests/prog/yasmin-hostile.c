@@ -552,6 +552,8 @@ static int pump(bool accept)
 			n_unknown++;
 		}
 	}
+	if (n && hctrl_owes_kick(&ses.c))
+		kick();
 	if (got < 0)
 		printf("hostile: the victim broke its control ring (prod %u cons %u)\n",
 		       H_LOAD(ses.c.page->o2p.prod), ses.c.rx_cons);

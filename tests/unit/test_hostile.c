@@ -129,7 +129,9 @@ UTEST(ctrl_ring_put_get_respect_the_slots)
 		m.conn_id = i + 1;
 		UT_ASSERT_EQ(hctrl_put(&c, &m), 0);
 	}
+	UT_ASSERT_EQ(page.p2o.want_space, 0);
 	UT_ASSERT_EQ(hctrl_put(&c, &m), -EAGAIN);
+	UT_ASSERT_EQ(page.p2o.want_space, YASMIN_NOTIFY_ON);
 	UT_ASSERT_EQ(page.p2o.prod, YASMIN_CTRL_SLOTS);
 	UT_ASSERT_EQ(page.p2o_msg[3].conn_id, 4);
 	/* The victim consumes one: one slot frees. */
@@ -147,6 +149,10 @@ UTEST(ctrl_ring_put_get_respect_the_slots)
 	UT_ASSERT_EQ(m.conn_id, 7);
 	UT_ASSERT_EQ(page.o2p.cons, 0xffffffffu);
 	UT_ASSERT_EQ(hctrl_get(&c, &m), 0);
+	/* The victim's want_space is answered once. */
+	page.o2p.want_space = YASMIN_NOTIFY_ON;
+	UT_ASSERT(hctrl_owes_kick(&c));
+	UT_ASSERT(!hctrl_owes_kick(&c));
 	/* A victim that breaks its own ring is reported, not followed. */
 	page.o2p.prod = c.rx_cons + YASMIN_CTRL_SLOTS + 1;
 	UT_ASSERT_EQ(hctrl_get(&c, &m), -EPROTO);

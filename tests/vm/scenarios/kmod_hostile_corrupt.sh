@@ -11,7 +11,8 @@ hostile_setup
 step "acceptor side: guest1 connects to guest2 7 times; guest2 accepts and breaks each channel's indices"
 hostile_run -t 150 -n 7 -r acceptor corrupt-indices
 wait_log 2 /tmp/hostile.log 'joined control channel' 30
-guest 1 -t 200 "yasmin-xfer -c $G2_CID -p 7300 -n 4M -P 7 -T 20 -S 20 -t 150 > /tmp/victim-c.log 2>&1; echo rc=\$? >> /tmp/victim-c.log; cat /tmp/victim-c.log" || true
+# -d: guest1 sends and receives at once, so it looks at both indices.
+guest 1 -t 200 "yasmin-xfer -c $G2_CID -p 7300 -n 4M -d -P 7 -T 20 -S 20 -t 150 > /tmp/victim-c.log 2>&1; echo rc=\$? >> /tmp/victim-c.log; cat /tmp/victim-c.log" || true
 hostile_wait 180
 acc=$(g2 'cat /tmp/hostile.log')
 hostile_kill

@@ -1,6 +1,8 @@
 # YASMIN top-level build.
 #
-#   make          kmod/yasmin.ko, shim/libyasmin.so and tools/
+#   make          kmod/yasmin.ko, shim/libyasmin.so, tools/ and yasmind/
+#   make install  everything, under DESTDIR and PREFIX (default /usr/local)
+#   make deb      yasmin-dkms, yasmin-tools and libyasmin packages in build/deb
 #   make deps     install every Debian package the project needs (idempotent)
 #   make check    every test stage; last line "N passed, N failed"
 #   make demo     boot the emulated Xen host and compare yasmin with netfront
@@ -16,10 +18,10 @@ KDIR ?= /usr/src/linux-headers-$(KVER)
 
 export KVER KDIR
 
-.PHONY: all kmod shim tools deps check unit kunit lint fuzz vm-test demo bench \
-	clean need-deps
+.PHONY: all kmod shim tools yasmind deps check unit kunit lint fuzz vm-test demo \
+	bench clean need-deps install deb
 
-all: kmod shim tools
+all: kmod shim tools yasmind
 
 # Targets that need packages call this first: it runs 'make deps' only
 # when something is missing, so a fresh machine needs no separate step.
@@ -37,6 +39,9 @@ tools: need-deps
 	$(MAKE) -C tests/prog
 	$(MAKE) -C bench/prog
 	$(MAKE) -C tests/conformance
+
+yasmind: need-deps
+	$(MAKE) -C yasmind
 
 deps:
 	scripts/deps
@@ -73,4 +78,53 @@ clean:
 	-$(MAKE) -C bench/prog clean
 	-$(MAKE) -C tests/conformance clean
 	-$(MAKE) -C tests/unit clean
+	-$(MAKE) -C yasmind clean
 	rm -rf build
+
+# Installation. The module is installed as DKMS source (dkms.conf), built
+# for each kernel by 'dkms install yasmin/$(VERSION)'. Units and
+# modules-load.d go where systemd looks for this PREFIX.
+VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+LIBDIR ?= $(PREFIX)/lib
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/yasmin
+SYSLIBDIR := $(if $(filter /usr,$(PREFIX)),/lib,$(PREFIX)/lib)
+UNITDIR ?= $(SYSLIBDIR)/systemd/system
+MODLOADDIR ?= $(if $(filter /usr,$(PREFIX)),/usr/lib,$(PREFIX)/lib)/modules-load.d
+DKMSDIR ?= /usr/src/yasmin-$(VERSION)
+INSTALL ?= install
+
+KMOD_SRC := $(filter-out %.mod.c,$(wildcard kmod/*.c)) $(wildcard kmod/*.h) kmod/Kbuild
+
+install:
+	$(MAKE) -C shim
+	$(MAKE) -C yasmind
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBDIR) \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(MODLOADDIR) $(DESTDIR)$(DOCDIR) \
+		$(DESTDIR)$(DKMSDIR)/kmod $(addprefix $(DESTDIR)$(MANDIR)/man,1 5 7 8)
+	$(INSTALL) -m 755 tools/yasmin-run tools/yasmin-stat $(DESTDIR)$(BINDIR)/
+	$(INSTALL) -m 755 tools/yasmin-xs yasmind/build/yasmind \
+		yasmind/build/yasmin-mapd $(DESTDIR)$(SBINDIR)/
+	$(INSTALL) -m 644 shim/libyasmin.so $(DESTDIR)$(LIBDIR)/
+	$(INSTALL) -m 644 dkms.conf Kbuild $(DESTDIR)$(DKMSDIR)/
+	$(INSTALL) -m 644 $(KMOD_SRC) $(DESTDIR)$(DKMSDIR)/kmod/
+	for u in yasmind yasmin-mapd; do \
+		sed 's,@SBINDIR@,$(SBINDIR),g' systemd/$$u.service.in \
+			> $(DESTDIR)$(UNITDIR)/$$u.service && \
+		chmod 644 $(DESTDIR)$(UNITDIR)/$$u.service || exit 1; \
+	done
+	$(INSTALL) -m 644 systemd/modules-load.conf $(DESTDIR)$(MODLOADDIR)/yasmin.conf
+	$(INSTALL) -m 644 man/yasmin-run.1 man/yasmin-stat.1 $(DESTDIR)$(MANDIR)/man1/
+	$(INSTALL) -m 644 man/yasmin.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	$(INSTALL) -m 644 man/yasmin.7 $(DESTDIR)$(MANDIR)/man7/
+	$(INSTALL) -m 644 man/yasmind.8 man/yasmin-xs.8 $(DESTDIR)$(MANDIR)/man8/
+	ln -sf yasmind.8 $(DESTDIR)$(MANDIR)/man8/yasmin-mapd.8
+	$(INSTALL) -m 644 README.md yasmin.conf.example yasmind.conf.example \
+		doc/automatic-map.md $(DESTDIR)$(DOCDIR)/
+
+# Three binary packages from one staged install (dpkg-deb, no debhelper).
+deb:
+	scripts/mkdeb $(VERSION)

@@ -22,9 +22,11 @@
 /*
  * An event means the peer moved an index we wait on. One that moved
  * neither is spurious: telling the event core so makes it delay this
- * channel's next upcall, so a peer that spins on notify cannot keep this
- * vCPU busy (lateeoi, as XSA-332's fix does for the PV backends). The
- * sleeper is woken either way, so a lost update can only cost time.
+ * channel's next upcall, so a peer that spins on notify alone cannot keep
+ * this vCPU busy (lateeoi, as XSA-332's fix does for the PV backends). A
+ * peer that also moves an index with every event is not caught here; it
+ * pays a ring update per event, and each costs us one wakeup. The sleeper
+ * is woken either way, so a misjudged event can only cost time.
  */
 static irqreturn_t yasmin_chan_irq(int irq, void *dev)
 {
@@ -75,6 +77,22 @@ static void yasmin_chan_set_rings(struct yasmin_chan *ch, void **c2a,
 }
 
 /*
+ * Every socket costs an event channel, and a guest has few (1023 by
+ * default, shared with netfront, blkfront and the vCPUs): sockets may use
+ * max_evtchns of them. Control channels are not counted against it.
+ */
+static int yasmin_evtchn_budget(domid_t peer)
+{
+	if (atomic64_read(&yasmin_stats[YASMIN_STAT_EVTCHNS]) <
+	    yasmin_max_evtchns)
+		return 0;
+	yasmin_stat_add(YASMIN_STAT_REFUSED, 1);
+	pr_warn_ratelimited("a connection with domain %u would pass max_evtchns=%u; refused\n",
+			    peer, yasmin_max_evtchns);
+	return -ENOBUFS;
+}
+
+/*
  * yasmin_chan_init_connector() - allocate, zero and grant a channel with
  * rings of 2^@order pages, and fill in the CONNECT fields of @msg.
  */
@@ -88,8 +106,12 @@ int yasmin_chan_init_connector(struct yasmin_conn *c, domid_t peer,
 
 	ch->connector = true;
 	ch->order = order;
+	err = yasmin_evtchn_budget(peer);
+	if (err)
+		return err;
 	err = yasmin_grant_area_init(&ch->local,
-				     YASMIN_INTF_PAGES + 2 * npages, peer);
+				     YASMIN_INTF_PAGES + 2 * npages, peer,
+				     c->id);
 	if (err)
 		return err == -ENOSPC ? -ENOBUFS : err;
 
@@ -106,7 +128,7 @@ int yasmin_chan_init_connector(struct yasmin_conn *c, domid_t peer,
 	err = yasmin_evtchn_init_unbound(&ch->ev, peer, yasmin_chan_irq,
 					 "yasmin-data", c);
 	if (err) {
-		yasmin_grant_area_uninit(&ch->local, 0);
+		yasmin_grant_area_uninit(&ch->local, c->id);
 		return err;
 	}
 	msg->ring_order = order;
@@ -136,6 +158,9 @@ int yasmin_chan_init_acceptor(struct yasmin_conn *c, domid_t peer,
 
 	ch->connector = false;
 	ch->order = msg->ring_order;
+	err = yasmin_evtchn_budget(peer);
+	if (err)
+		return err;
 	err = yasmin_map_area_init(&ch->intf_map, peer, intf_refs,
 				   YASMIN_INTF_PAGES);
 	if (err)
@@ -199,8 +224,10 @@ void yasmin_chan_uninit(struct yasmin_conn *c)
 	} else {
 		yasmin_map_area_uninit(&ch->ring_map);
 		yasmin_map_area_uninit(&ch->intf_map);
-		if (c->peer && c->peer_maps)
+		if (c->peer && c->peer_maps) {
 			atomic_sub(c->peer_maps, &c->peer->maps);
+			atomic_dec(&c->peer->accepted);
+		}
 		c->peer_maps = 0;
 	}
 	ch->intf = NULL;

@@ -41,6 +41,13 @@
  * sends at most a CONNECT, one SHUTDOWN per direction and a RESET.
  */
 #define YASMIN_CTRL_MAX_REPLIES	YASMIN_CTRL_SLOTS
+/*
+ * Our own messages are few per socket, but sockets come and go: past this
+ * many waiting, connect() fails with ENOBUFS and the rest is dropped.
+ */
+#define YASMIN_CTRL_TXQ_MAX	1024
+/* A peer that reads nothing of a full ring for this long is dropped. */
+#define YASMIN_CTRL_STALL	(10 * HZ)
 
 struct yasmin_txmsg {
 	struct list_head node;
@@ -151,7 +158,7 @@ static bool yasmin_ctrl_put(struct yasmin_peer *peer,
 static void yasmin_txmsg_del(struct yasmin_peer *peer, struct yasmin_txmsg *t)
 {
 	list_del(&t->node);
-	peer->txq_len--;
+	WRITE_ONCE(peer->txq_len, peer->txq_len - 1);
 	if (t->reply)
 		peer->txq_replies--;
 	kfree(t);
@@ -176,20 +183,26 @@ static int yasmin_ctrl_queue(struct yasmin_peer *peer,
 			     const struct yasmin_ctrl_msg *msg, bool reply)
 {
 	struct yasmin_txmsg *t = kmalloc(sizeof(*t), GFP_KERNEL);
-	bool queued = false, sent = false, dropped = false;
+	bool queued = false, sent = false;
+	int err = 0;
 
 	if (!t)
 		return -ENOMEM;
 	spin_lock(&peer->tx_lock);
-	if (peer->up && list_empty(&peer->txq) && yasmin_ctrl_put(peer, msg)) {
+	if (!peer->up && msg->type != YASMIN_MSG_CONNECT) {
+		/* A session that comes up resets everything of the last one. */
+	} else if (peer->up && list_empty(&peer->txq) &&
+		   yasmin_ctrl_put(peer, msg)) {
 		sent = true;
 	} else if (reply && peer->txq_replies >= YASMIN_CTRL_MAX_REPLIES) {
-		dropped = true;
+		err = -ENOBUFS;
+	} else if (peer->txq_len >= YASMIN_CTRL_TXQ_MAX) {
+		err = -ENOBUFS;
 	} else {
 		t->msg = *msg;
 		t->reply = reply;
 		list_add_tail(&t->node, &peer->txq);
-		peer->txq_len++;
+		WRITE_ONCE(peer->txq_len, peer->txq_len + 1);
 		if (reply)
 			peer->txq_replies++;
 		queued = true;
@@ -201,12 +214,10 @@ static int yasmin_ctrl_queue(struct yasmin_peer *peer,
 		kfree(t);
 	else
 		yasmin_peer_kick(peer, YASMIN_PEER_USE);
-	if (dropped) {
-		pr_warn_ratelimited("domain %u does not read its control ring; answer dropped\n",
+	if (err)
+		pr_warn_ratelimited("domain %u does not read its control ring; message dropped\n",
 				    peer->domid);
-		return -ENOBUFS;
-	}
-	return 0;
+	return err;
 }
 
 /*
@@ -227,17 +238,24 @@ int yasmin_ctrl_reply(struct yasmin_peer *peer,
 	return yasmin_ctrl_queue(peer, msg, true);
 }
 
-/* Drop queued messages about @conn_id (a connect that timed out). */
-void yasmin_ctrl_cancel(struct yasmin_peer *peer, u32 conn_id)
+/*
+ * Drop queued messages about @conn_id (a connect that timed out). True
+ * when its CONNECT was among them: the peer never heard of it.
+ */
+bool yasmin_ctrl_cancel(struct yasmin_peer *peer, u32 conn_id)
 {
 	struct yasmin_txmsg *t, *tmp;
+	bool connect = false;
 
 	spin_lock(&peer->tx_lock);
 	list_for_each_entry_safe(t, tmp, &peer->txq, node) {
-		if (t->msg.conn_id == conn_id)
+		if (t->msg.conn_id == conn_id) {
+			connect |= t->msg.type == YASMIN_MSG_CONNECT;
 			yasmin_txmsg_del(peer, t);
+		}
 	}
 	spin_unlock(&peer->tx_lock);
+	return connect;
 }
 
 static void yasmin_session_down(struct yasmin_peer *peer, int err,
@@ -258,6 +276,7 @@ static void yasmin_session_down(struct yasmin_peer *peer, int err,
 	spin_unlock(&peer->tx_lock);
 	list_for_each_entry_safe(t, tmp, &dropped, node)
 		kfree(t);
+	peer->wanted = false;
 
 	yasmin_conn_reset_peer(peer, err);
 
@@ -291,6 +310,9 @@ static void yasmin_session_start(struct yasmin_peer *peer)
 	peer->rx_cons = 0;
 	peer->up = true;
 	spin_unlock(&peer->tx_lock);
+	peer->wanted = false;
+	peer->tx_cons_seen = 0;
+	peer->tx_moved = jiffies;
 	queue_delayed_work(yasmin_wq, &peer->liveness, YASMIN_LIVENESS_PERIOD);
 	pr_info_ratelimited("domain %u: control channel open (gen %u)\n",
 			    peer->domid, peer->gen);
@@ -302,7 +324,8 @@ static void yasmin_session_up_owner(struct yasmin_peer *peer, u32 gen)
 	int err;
 
 	lockdep_assert_held(&peer->lock);
-	err = yasmin_grant_area_init(&peer->page_grant, 1, peer->domid);
+	err = yasmin_grant_area_init(&peer->page_grant, 1, peer->domid,
+				     YASMIN_LINGER_CTRL);
 	if (err)
 		goto fail;
 	err = yasmin_evtchn_init_unbound(&peer->ev, peer->domid,
@@ -328,6 +351,7 @@ static void yasmin_session_up_owner(struct yasmin_peer *peer, u32 gen)
 
 fail_evtchn:
 	yasmin_evtchn_uninit(&peer->ev, peer);
+	clear_bit(YASMIN_PEER_EOI, &peer->pending);
 fail_grant:
 	yasmin_grant_area_uninit(&peer->page_grant, YASMIN_LINGER_CTRL);
 	peer->page = NULL;
@@ -374,6 +398,7 @@ static void yasmin_session_up_peer(struct yasmin_peer *peer)
 
 fail_evtchn:
 	yasmin_evtchn_uninit(&peer->ev, peer);
+	clear_bit(YASMIN_PEER_EOI, &peer->pending);
 fail_map:
 	yasmin_map_area_uninit(&peer->page_map);
 	peer->page = NULL;
@@ -468,7 +493,10 @@ static void yasmin_peer_use(struct yasmin_peer *peer)
 			yasmin_session_request(peer);
 		return;
 	}
-	yasmin_xs_write_u32(peer->domid, "want", yasmin_nonce());
+	/* Once per down period: every queued message kicks us. */
+	if (!peer->wanted &&
+	    !yasmin_xs_write_u32(peer->domid, "want", yasmin_nonce()))
+		peer->wanted = true;
 }
 
 /* Returns how many messages were consumed. */
@@ -536,8 +564,12 @@ static unsigned int yasmin_ctrl_rx(struct yasmin_peer *peer)
 		    xchg(&idx->want_space, YASMIN_NOTIFY_OFF))
 			yasmin_evtchn_notify(&peer->ev);
 	}
+	/*
+	 * More waiting: come back a tick later, so a peer that produces
+	 * without pause gets YASMIN_CTRL_BUDGET messages a tick, not a CPU.
+	 */
 	if (!budget)
-		queue_work(yasmin_wq, &peer->work);
+		queue_delayed_work(yasmin_wq, &peer->rx_later, 1);
 	return consumed;
 }
 
@@ -559,21 +591,60 @@ static void yasmin_peer_work(struct work_struct *work)
 	eoi = test_and_clear_bit(YASMIN_PEER_EOI, &peer->pending);
 	if (peer->up)
 		consumed = yasmin_ctrl_rx(peer);
-	if (eoi && peer->ev.irq) {
-		if (!consumed)
-			yasmin_stat_add(YASMIN_STAT_EVENTS_SPURIOUS, 1);
-		xen_irq_lateeoi(peer->ev.irq,
-				consumed ? 0 : XEN_EOI_FLAG_SPURIOUS);
-	}
 	spin_lock(&peer->tx_lock);
 	if (peer->up && !list_empty(&peer->txq)) {
+		/* An event may only have announced room in the ring. */
 		sent = yasmin_ctrl_flush_locked(peer);
 		if (sent)
 			yasmin_evtchn_notify(&peer->ev);
 	}
 	spin_unlock(&peer->tx_lock);
+	if (eoi && peer->ev.irq) {
+		if (consumed >= YASMIN_CTRL_BUDGET) {
+			/*
+			 * More is waiting: stay masked until rx_later's run a
+			 * tick from now, so a peer that never stops producing
+			 * gets a budget a tick, not a CPU.
+			 */
+			set_bit(YASMIN_PEER_EOI, &peer->pending);
+		} else if (!consumed && !sent) {
+			yasmin_stat_add(YASMIN_STAT_EVENTS_SPURIOUS, 1);
+			xen_irq_lateeoi(peer->ev.irq, XEN_EOI_FLAG_SPURIOUS);
+		} else {
+			xen_irq_lateeoi(peer->ev.irq, 0);
+		}
+	}
 out:
 	mutex_unlock(&peer->lock);
+}
+
+/*
+ * A peer that leaves our messages unread in a full ring for
+ * YASMIN_CTRL_STALL is not serving the session: end it, which frees the
+ * queue and resets its connections. Requires: peer->lock held, peer->up.
+ */
+static void yasmin_peer_check_stall(struct yasmin_peer *peer)
+{
+	u32 cons = READ_ONCE(yasmin_ctrl_tx_idx(peer)->cons);
+	bool waiting;
+
+	spin_lock(&peer->tx_lock);
+	waiting = !list_empty(&peer->txq) && yasmin_ctrl_full(peer);
+	spin_unlock(&peer->tx_lock);
+	if (!waiting || cons != peer->tx_cons_seen) {
+		peer->tx_cons_seen = cons;
+		peer->tx_moved = jiffies;
+		/* Anything held back: offer it again. */
+		queue_work(yasmin_wq, &peer->work);
+		return;
+	}
+	if (time_after(jiffies, peer->tx_moved + YASMIN_CTRL_STALL)) {
+		pr_warn_ratelimited("domain %u stopped reading its control ring\n",
+				    peer->domid);
+		yasmin_session_down(peer, ECONNRESET, "control ring not read");
+		return;
+	}
+	queue_work(yasmin_wq, &peer->work);
 }
 
 static void yasmin_peer_liveness(struct work_struct *work)
@@ -585,11 +656,9 @@ static void yasmin_peer_liveness(struct work_struct *work)
 	mutex_lock(&peer->lock);
 	if (!peer->up || READ_ONCE(yasmin_ctrl_dying))
 		goto out;
-	/* Messages held back by a full ring: offer them again. */
-	spin_lock(&peer->tx_lock);
-	if (!list_empty(&peer->txq))
-		queue_work(yasmin_wq, &peer->work);
-	spin_unlock(&peer->tx_lock);
+	yasmin_peer_check_stall(peer);
+	if (!peer->up)
+		goto out;
 	bound = yasmin_evtchn_connected(&peer->ev);
 	if (peer->owner && !peer->peer_bound) {
 		peer->peer_bound = bound;
@@ -604,13 +673,41 @@ out:
 	mutex_unlock(&peer->lock);
 }
 
+static void yasmin_peer_rx_later(struct work_struct *work)
+{
+	struct yasmin_peer *peer = container_of(to_delayed_work(work),
+						struct yasmin_peer, rx_later);
+
+	queue_work(yasmin_wq, &peer->work);
+}
+
 void yasmin_peer_kick(struct yasmin_peer *peer, int bit)
 {
 	set_bit(bit, &peer->pending);
 	queue_work(yasmin_wq, &peer->work);
 }
 
-/* The peer object for @domid, created on first use; lives until unload. */
+/* The peer object for @domid if it exists. */
+struct yasmin_peer *yasmin_peer_find(domid_t domid)
+{
+	struct yasmin_peer *peer, *found = NULL;
+
+	mutex_lock(&yasmin_peers_lock);
+	list_for_each_entry(peer, &yasmin_peers, node) {
+		if (peer->domid == domid) {
+			found = peer;
+			break;
+		}
+	}
+	mutex_unlock(&yasmin_peers_lock);
+	return found;
+}
+
+/*
+ * The peer object for @domid, created on first use; lives until unload.
+ * Only domains dom0 paired with us get one (see yasmin_conn_connect()), so
+ * there are at most as many as dom0 allows.
+ */
 struct yasmin_peer *yasmin_peer_get(domid_t domid)
 {
 	struct yasmin_peer *peer;
@@ -632,6 +729,7 @@ struct yasmin_peer *yasmin_peer_get(domid_t domid)
 	INIT_LIST_HEAD(&peer->conns);
 	INIT_WORK(&peer->work, yasmin_peer_work);
 	INIT_DELAYED_WORK(&peer->liveness, yasmin_peer_liveness);
+	INIT_DELAYED_WORK(&peer->rx_later, yasmin_peer_rx_later);
 	list_add(&peer->node, &yasmin_peers);
 	yasmin_stat_add(YASMIN_STAT_PEERS, 1);
 out:
@@ -645,6 +743,17 @@ void yasmin_peer_xs_changed(domid_t domid)
 
 	if (peer)
 		yasmin_peer_kick(peer, YASMIN_PEER_XS);
+}
+
+/* Every peer we know re-reads XenStore (our directory changed whole). */
+void yasmin_peers_xs_changed_all(void)
+{
+	struct yasmin_peer *peer;
+
+	mutex_lock(&yasmin_peers_lock);
+	list_for_each_entry(peer, &yasmin_peers, node)
+		yasmin_peer_kick(peer, YASMIN_PEER_XS);
+	mutex_unlock(&yasmin_peers_lock);
 }
 
 int yasmin_ctrl_init(void)
@@ -671,6 +780,7 @@ void yasmin_ctrl_uninit(void)
 	yasmin_linger_uninit();
 	list_for_each_entry_safe(peer, tmp, &yasmin_peers, node) {
 		cancel_delayed_work_sync(&peer->liveness);
+		cancel_delayed_work_sync(&peer->rx_later);
 		cancel_work_sync(&peer->work);
 		if (!peer->owner)
 			yasmin_xs_remove(peer->domid, "request");

@@ -32,13 +32,13 @@ static void yasmin_grant_area_free_arrays(struct yasmin_grant_area *a)
 
 /*
  * yasmin_grant_area_init() - allocate @nr zeroed pages and grant each to
- * @peer read-write. Zeroing matters: the peer must never see stale kernel
+ * @peer read-write; @tag names them should they linger (linger.c). Zeroing matters: the peer must never see stale kernel
  * memory. The module's grants are capped at max_grants so that sockets
  * can never starve netfront and blkfront of the guest's grant table:
  * -ENOBUFS past the cap, -ENOSPC when the table itself is exhausted.
  */
 int yasmin_grant_area_init(struct yasmin_grant_area *a, unsigned int nr,
-			   domid_t peer)
+			   domid_t peer, u32 tag)
 {
 	unsigned int i;
 	int ref;
@@ -70,7 +70,7 @@ int yasmin_grant_area_init(struct yasmin_grant_area *a, unsigned int nr,
 		if (ref < 0) {
 			__free_page(page);
 			yasmin_stat_add(YASMIN_STAT_GRANTS, -(s64)(nr - a->nr));
-			yasmin_grant_area_uninit(a, YASMIN_LINGER_CTRL);
+			yasmin_grant_area_uninit(a, tag);
 			pr_warn_ratelimited("grant table exhausted (%u pages for domain %u)\n",
 					    nr, peer);
 			return -ENOSPC;
@@ -85,7 +85,7 @@ int yasmin_grant_area_init(struct yasmin_grant_area *a, unsigned int nr,
 fail_nomem:
 	/* Only the pages granted so far are counted by uninit. */
 	yasmin_stat_add(YASMIN_STAT_GRANTS, -(s64)(nr - a->nr));
-	yasmin_grant_area_uninit(a, YASMIN_LINGER_CTRL);
+	yasmin_grant_area_uninit(a, tag);
 	return -ENOMEM;
 }
 

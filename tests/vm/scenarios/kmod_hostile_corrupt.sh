@@ -25,7 +25,7 @@ hostile_kill
 
 step "control ring: guest2 breaks the control ring's indices, 5 patterns, rejoining after each"
 hostile_run -t 150 -n 5 -r ctrl corrupt-indices
-hostile_wait 180
+hostile_wait 200
 ctl=$(g2 'cat /tmp/hostile.log')
 peak=$(victim_peak)
 echo "victim peak: $peak"
@@ -50,6 +50,8 @@ echo "acceptor side: $n of 7 reset by the victim"
 n=$(echo "$con" | sed -n 's/.*variant=connector conns=7 reset_by_victim=\([0-9]*\).*/\1/p')
 echo "connector side: $n of 7 reset by the victim"
 [ "${n:-0}" -ge 3 ] || fail "connector side: only ${n:-0} of 3 broken producer indices were caught"
-step "every broken control ring ended the session within 2 s"
+step "every broken control ring ended the session within 15 s"
+# A broken prod at once; a broken cons (a ring that never drains) within
+# the victim's stall timeout, 10 s in kmod/ctrl.c.
 echo "$ctl" | grep 'round'
 assert_grep 'variant=ctrl rounds=5 sessions_ended=5' "$ctl"

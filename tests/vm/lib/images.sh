@@ -14,7 +14,9 @@ GUEST_PKGS_DEFAULT="iperf3 netpipe-tcp socat wget webfs"
 
 # Modules each image needs, loaded in this order by its init.
 DOM0_MODS="xen-privcmd xen-evtchn xen-gntdev xen-gntalloc xenfs xen-netback bridge vsock"
-GUEST_MODS="vsock xen-netfront"
+# xen-evtchn, xen-gntdev and xen-gntalloc: /dev/xen/{evtchn,gntdev,gntalloc}
+# for tests/prog/yasmin-hostile, a peer speaking the protocol from userspace.
+GUEST_MODS="vsock xen-netfront xen-evtchn xen-gntdev xen-gntalloc"
 
 XEN_BINS="/usr/lib/xen-4.17/bin/xl /usr/lib/xen-4.17/bin/oxenstored
 /usr/lib/xen-4.17/bin/xenconsoled /usr/lib/xen-4.17/bin/xen-init-dom0
@@ -99,6 +101,22 @@ copy_modules() {
 	done
 }
 
+# overlay_libs ROOT LIST: copy into the overlay ROOT every library that
+# ROOT's programs (/opt/yasmin/bin) need and the base image lacks (LIST: the
+# base's files, as "./path" lines), e.g. the Xen libraries tests/prog links.
+overlay_libs() {
+	local root=$1 list=$2 f lib
+	for f in "$root"/opt/yasmin/bin/*; do
+		file -L "$f" 2>/dev/null | grep -q ELF || continue
+		ldd "$f" 2>/dev/null | grep -o '/[^ ]*' | while read -r lib; do
+			grep -qxF ".$lib" "$list" && continue
+			[ -e "$root$lib" ] && continue
+			mkdir -p "$root$(dirname "$lib")"
+			cp -L "$lib" "$root$lib"
+		done || true	# a static program has no libraries to copy
+	done
+}
+
 # mkcpio DIR OUT: pack DIR as a gzip'd newc archive owned by root.
 mkcpio() {
 	(cd "$1" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -1 > "$2"
@@ -164,6 +182,8 @@ build_bases() {
 
 	mkcpio "$IMG/guest" "$IMG/guest-base.cpio.gz"
 	mkcpio "$IMG/dom0" "$IMG/dom0-base.cpio.gz"
+	(cd "$IMG/guest" && find . ! -type d) > "$IMG/guest.files"
+	(cd "$IMG/dom0" && find . ! -type d) > "$IMG/dom0.files"
 	zcat "$XEN_GZ" > "$IMG/xen"
 	cp "$VMLINUZ" "$IMG/vmlinuz"
 	rm -rf "$IMG/dom0" "$IMG/guest"

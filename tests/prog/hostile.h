@@ -1,0 +1,304 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The pure half of yasmin-hostile: the control ring as the non-owner sees
+ * it, the malformed CONNECTs of bogus-connect and the index corruptions of
+ * corrupt-indices. No Xen calls here, so tests/unit checks each attack
+ * against kmod/proto.c's and kmod/ring.h's own rules: an attack that the
+ * victim's first check already rejects for the wrong reason tests nothing.
+ */
+#ifndef YASMIN_HOSTILE_H
+#define YASMIN_HOSTILE_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <string.h>
+
+#ifndef YASMIN_USERSPACE
+#define YASMIN_USERSPACE
+#endif
+#include "../../kmod/proto.h"
+
+/*
+ * Shared words are read and written once each, as the victim does; the
+ * fences order slots against indices like virt_mb()/virt_wmb().
+ */
+#define H_LOAD(x)	__atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define H_STORE(x, v)	__atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+#define H_MB()		__atomic_thread_fence(__ATOMIC_SEQ_CST)
+
+/* The non-owner's half of a control page: it produces p2o, consumes o2p. */
+struct hctrl {
+	struct yasmin_ctrl_page *page;
+	u32 tx_prod;
+	u32 rx_cons;
+};
+
+static inline void hctrl_init(struct hctrl *c, void *page)
+{
+	c->page = page;
+	c->tx_prod = 0;
+	c->rx_cons = 0;
+}
+
+static inline bool hctrl_full(const struct hctrl *c)
+{
+	return c->tx_prod - H_LOAD(c->page->p2o.cons) >= YASMIN_CTRL_SLOTS;
+}
+
+/*
+ * 0, or -EAGAIN when the victim has not consumed enough yet; then
+ * want_space asks it for an event once it makes room (proto.h), as an
+ * honest producer does. Victims that predate want_space ignore it.
+ */
+static inline int hctrl_put(struct hctrl *c, const struct yasmin_ctrl_msg *m)
+{
+	if (hctrl_full(c)) {
+		H_STORE(c->page->p2o.want_space, YASMIN_NOTIFY_ON);
+		H_MB();
+		if (hctrl_full(c))
+			return -EAGAIN;
+	}
+	H_MB();
+	c->page->p2o_msg[c->tx_prod % YASMIN_CTRL_SLOTS] = *m;
+	H_MB();
+	c->tx_prod++;
+	H_STORE(c->page->p2o.prod, c->tx_prod);
+	return 0;
+}
+
+/* 1 with a message in @m, 0 when empty, -EPROTO when o2p is broken. */
+static inline int hctrl_get(struct hctrl *c, struct yasmin_ctrl_msg *m)
+{
+	u32 avail = H_LOAD(c->page->o2p.prod) - c->rx_cons;
+
+	if (avail > YASMIN_CTRL_SLOTS)
+		return -EPROTO;
+	if (!avail)
+		return 0;
+	H_MB();
+	*m = c->page->o2p_msg[c->rx_cons % YASMIN_CTRL_SLOTS];
+	H_MB();
+	c->rx_cons++;
+	H_STORE(c->page->o2p.cons, c->rx_cons);
+	return 1;
+}
+
+/* After consuming: true when the victim asked for an event (want_space). */
+static inline bool hctrl_owes_kick(struct hctrl *c)
+{
+	H_MB();
+	return H_LOAD(c->page->o2p.want_space) &&
+	       __atomic_exchange_n(&c->page->o2p.want_space, YASMIN_NOTIFY_OFF,
+				   __ATOMIC_SEQ_CST);
+}
+
+/* ---- bogus-connect ---- */
+
+/* What an honest victim answers to a case. */
+enum hexpect {
+	H_DROP,		/* fails yasmin_msg_check(): no answer at all */
+	H_RESET,	/* well-formed, unusable channel: RESET */
+	H_ANSWER,	/* ACCEPT or RESET, but never silence */
+};
+
+struct hbogus {
+	const char *name;
+	enum hexpect expect;
+};
+
+/* Real resources the cases are built from, set up by the tool. */
+struct hbogus_ctx {
+	u32 intf_ref, refs_ref;	/* a valid channel the victim may map */
+	const u32 *ring_refs;	/* its 2 << order ring refs */
+	u8 order;
+	u32 evtchn;		/* an unbound port reserved for the victim */
+	u32 bound_port;		/* a port of ours already bound elsewhere */
+	u32 other_port;		/* an unbound port reserved for dom0 */
+	u32 other_ref;		/* a page granted to dom0, not the victim */
+	u32 src_port, dst_port, conn_id;
+};
+
+enum {
+	HB_ORDER10, HB_ORDER255, HB_ZERO_ID, HB_RESERVED, HB_RESERVED2,
+	HB_FLAGS, HB_ZERO_INTF, HB_ZERO_REFS, HB_ZERO_EVTCHN, HB_TYPE0,
+	HB_TYPE5, HB_TYPE255, HB_SHUT_FLAGS, HB_SHUT_NOFLAGS, HB_ACCEPT_REFS,
+	HB_BAD_INTF_REF, HB_RESERVED_REF, HB_DOM0_REF, HB_BAD_REFS_REF,
+	HB_GARBAGE_RING_REFS, HB_ZERO_RING_REFS, HB_DOM0_RING_REF,
+	HB_BAD_MAGIC, HB_BAD_VERSION, HB_ORDER_MISMATCH, HB_BAD_EVTCHN,
+	HB_BOUND_EVTCHN, HB_DOM0_EVTCHN, HB_REPEATED_REFS, HB_INTF_AS_RING,
+	HB_NO_LISTENER, HB_VALID, HB_NR
+};
+
+static const struct hbogus hbogus_cases[HB_NR] = {
+	[HB_ORDER10] = { "ring-order-10", H_DROP },
+	[HB_ORDER255] = { "ring-order-255", H_DROP },
+	[HB_ZERO_ID] = { "zero-conn-id", H_DROP },
+	[HB_RESERVED] = { "reserved-nonzero", H_DROP },
+	[HB_RESERVED2] = { "reserved2-nonzero", H_DROP },
+	[HB_FLAGS] = { "connect-with-flags", H_DROP },
+	[HB_ZERO_INTF] = { "zero-intf-ref", H_DROP },
+	[HB_ZERO_REFS] = { "zero-refs-ref", H_DROP },
+	[HB_ZERO_EVTCHN] = { "zero-evtchn", H_DROP },
+	[HB_TYPE0] = { "type-none", H_DROP },
+	[HB_TYPE5] = { "type-5", H_DROP },
+	[HB_TYPE255] = { "type-255", H_DROP },
+	[HB_SHUT_FLAGS] = { "shutdown-flags-4", H_DROP },
+	[HB_SHUT_NOFLAGS] = { "shutdown-no-flags", H_DROP },
+	[HB_ACCEPT_REFS] = { "accept-with-refs", H_DROP },
+	[HB_BAD_INTF_REF] = { "intf-ref-out-of-table", H_RESET },
+	[HB_RESERVED_REF] = { "intf-ref-xenstore-page", H_RESET },
+	[HB_DOM0_REF] = { "intf-ref-granted-to-dom0", H_RESET },
+	[HB_BAD_REFS_REF] = { "refs-ref-out-of-table", H_RESET },
+	[HB_GARBAGE_RING_REFS] = { "ring-refs-garbage", H_RESET },
+	[HB_ZERO_RING_REFS] = { "ring-refs-zero", H_RESET },
+	[HB_DOM0_RING_REF] = { "ring-ref-granted-to-dom0", H_RESET },
+	[HB_BAD_MAGIC] = { "intf-bad-magic", H_RESET },
+	[HB_BAD_VERSION] = { "intf-bad-version", H_RESET },
+	[HB_ORDER_MISMATCH] = { "intf-order-mismatch", H_RESET },
+	[HB_BAD_EVTCHN] = { "evtchn-out-of-range", H_RESET },
+	[HB_BOUND_EVTCHN] = { "evtchn-already-bound", H_RESET },
+	[HB_DOM0_EVTCHN] = { "evtchn-reserved-for-dom0", H_RESET },
+	[HB_REPEATED_REFS] = { "same-ref-for-every-ring-page", H_ANSWER },
+	[HB_INTF_AS_RING] = { "intf-page-as-ring-page", H_ANSWER },
+	[HB_NO_LISTENER] = { "connect-to-unbound-port", H_RESET },
+	[HB_VALID] = { "valid-control", H_ANSWER },
+};
+
+/*
+ * Case @i: the message to send in @m, and the interface pages @intf and
+ * @refs (the shared pages of ctx's channel) as the case wants them.
+ * Every case starts from a valid CONNECT and breaks exactly one thing.
+ */
+static inline void hbogus_build(unsigned int i, const struct hbogus_ctx *x,
+				struct yasmin_ctrl_msg *m,
+				struct yasmin_data_intf *intf, u32 *refs)
+{
+	u32 n = 2u << x->order, k;
+
+	memset(m, 0, sizeof(*m));
+	m->type = YASMIN_MSG_CONNECT;
+	m->ring_order = x->order;
+	m->src_port = x->src_port;
+	m->dst_port = x->dst_port;
+	m->conn_id = x->conn_id;
+	m->intf_ref = x->intf_ref;
+	m->refs_ref = x->refs_ref;
+	m->evtchn = x->evtchn;
+	intf->magic = YASMIN_DATA_MAGIC;
+	intf->version = YASMIN_PROTO_VERSION;
+	intf->ring_order = x->order;
+	for (k = 0; k < n; k++)
+		refs[k] = x->ring_refs[k];
+
+	switch (i) {
+	case HB_ORDER10: m->ring_order = 10; intf->ring_order = 10; break;
+	case HB_ORDER255: m->ring_order = 255; intf->ring_order = 255; break;
+	case HB_ZERO_ID: m->conn_id = 0; break;
+	case HB_RESERVED: m->reserved = 1; break;
+	case HB_RESERVED2: m->reserved2 = 0x80000000u; break;
+	case HB_FLAGS: m->flags = YASMIN_SHUT_MASK; break;
+	case HB_ZERO_INTF: m->intf_ref = 0; break;
+	case HB_ZERO_REFS: m->refs_ref = 0; break;
+	case HB_ZERO_EVTCHN: m->evtchn = 0; break;
+	case HB_TYPE0: m->type = YASMIN_MSG_NONE; break;
+	case HB_TYPE5: m->type = YASMIN_MSG_MAX + 1; break;
+	case HB_TYPE255: m->type = 255; break;
+	case HB_SHUT_FLAGS:
+	case HB_SHUT_NOFLAGS:
+	case HB_ACCEPT_REFS:
+		m->type = i == HB_ACCEPT_REFS ? YASMIN_MSG_ACCEPT :
+			  YASMIN_MSG_SHUTDOWN;
+		m->flags = i == HB_SHUT_FLAGS ? 4 : 0;
+		m->ring_order = 0;
+		if (i != HB_ACCEPT_REFS) {
+			m->intf_ref = 0;
+			m->refs_ref = 0;
+		}
+		m->evtchn = 0;
+		break;
+	case HB_BAD_INTF_REF: m->intf_ref = 0x7ffffff0u; break;
+	case HB_RESERVED_REF: m->intf_ref = 1; break;	/* GNTTAB_RESERVED_XENSTORE */
+	case HB_DOM0_REF: m->intf_ref = x->other_ref; break;
+	case HB_BAD_REFS_REF: m->refs_ref = 0xfffffff0u; break;
+	case HB_GARBAGE_RING_REFS:
+		for (k = 0; k < n; k++)
+			refs[k] = 0xdead0000u + k;
+		break;
+	case HB_ZERO_RING_REFS: memset(refs, 0, n * sizeof(*refs)); break;
+	case HB_DOM0_RING_REF: refs[n - 1] = x->other_ref; break;
+	case HB_BAD_MAGIC: intf->magic = ~YASMIN_DATA_MAGIC; break;
+	case HB_BAD_VERSION: intf->version = YASMIN_PROTO_VERSION + 1; break;
+	case HB_ORDER_MISMATCH: intf->ring_order = x->order + 1; break;
+	case HB_BAD_EVTCHN: m->evtchn = 0x00fffff0u; break;
+	case HB_BOUND_EVTCHN: m->evtchn = x->bound_port; break;
+	case HB_DOM0_EVTCHN: m->evtchn = x->other_port; break;
+	case HB_REPEATED_REFS:
+		for (k = 0; k < n; k++)
+			refs[k] = x->ring_refs[0];
+		break;
+	case HB_INTF_AS_RING: refs[0] = x->intf_ref; break;
+	case HB_NO_LISTENER: m->dst_port = x->dst_port + 7919; break;
+	default: break;
+	}
+}
+
+/* ---- corrupt-indices ---- */
+
+/*
+ * What we write into the two lines we own of a data interface page: the
+ * prod line of the ring we produce and the cons line of the ring we read.
+ */
+struct hidx {
+	u32 prod, want_space;
+	u32 cons, want_data;
+};
+
+enum {
+	HC_PROD_BEYOND, HC_PROD_FAR, HC_PROD_BEHIND, HC_CONS_AHEAD,
+	HC_CONS_FAR_BEHIND, HC_RANDOM, HC_WANT_WORDS, HC_NR
+};
+
+static const char *const hcorrupt_names[HC_NR] = {
+	[HC_PROD_BEYOND] = "prod-one-past-full",
+	[HC_PROD_FAR] = "prod-2^31-ahead",
+	[HC_PROD_BEHIND] = "prod-behind-cons",
+	[HC_CONS_AHEAD] = "cons-ahead-of-prod",
+	[HC_CONS_FAR_BEHIND] = "cons-more-than-a-ring-behind",
+	[HC_RANDOM] = "random-indices",
+	[HC_WANT_WORDS] = "garbage-want-words",
+};
+
+/*
+ * Pattern @i given the victim's own indices as last seen: @vcons is its
+ * cons on the ring we produce, @vprod its prod on the ring we read. Every
+ * pattern but HC_RANDOM (which may hit a valid pair by luck) and
+ * HC_WANT_WORDS (valid indices, garbage notify words) breaks
+ * prod - cons <= size on at least one ring.
+ */
+static inline void hcorrupt(unsigned int i, u32 vcons, u32 vprod, u32 size,
+			    u32 rnd, struct hidx *o)
+{
+	o->prod = vcons;
+	o->cons = vprod;
+	o->want_space = YASMIN_NOTIFY_OFF;
+	o->want_data = YASMIN_NOTIFY_OFF;
+	switch (i) {
+	case HC_PROD_BEYOND: o->prod = vcons + size + 1; break;
+	case HC_PROD_FAR: o->prod = vcons + 0x80000000u; break;
+	case HC_PROD_BEHIND: o->prod = vcons - 1; break;
+	case HC_CONS_AHEAD: o->cons = vprod + 1; break;
+	case HC_CONS_FAR_BEHIND: o->cons = vprod - size - 1; break;
+	case HC_RANDOM:
+		o->prod = rnd;
+		o->cons = rnd * 2654435761u;
+		o->want_space = rnd >> 3;
+		o->want_data = rnd << 5;
+		break;
+	case HC_WANT_WORDS:
+		o->want_space = 0xffffffffu;
+		o->want_data = rnd | 2;
+		break;
+	}
+}
+
+#endif /* YASMIN_HOSTILE_H */

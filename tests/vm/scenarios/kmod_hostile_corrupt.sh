@@ -1,0 +1,57 @@
+# guests: 3
+# kmod_hostile_corrupt: guest2 (yasmin-hostile, no yasmin.ko) writes
+# impossible ring indices and garbage notify words into data channels with
+# guest1, on both sides of a connection, then breaks the control ring's
+# indices. Guest1 must reset each broken connection (and end a broken
+# control session) without an oops, keep serving guest3, and end with its
+# counters at the baseline.
+. /harness/scenarios/hostile.inc
+hostile_setup
+
+step "acceptor side: guest1 connects to guest2 7 times; guest2 accepts and breaks each channel's indices"
+hostile_run -t 150 -n 7 -r acceptor corrupt-indices
+wait_log 2 /tmp/hostile.log 'joined control channel' 30
+# -d: guest1 sends and receives at once, so it looks at both indices.
+guest 1 -t 200 "yasmin-xfer -c $G2_CID -p 7300 -n 4M -d -P 7 -T 20 -S 20 -t 150 > /tmp/victim-c.log 2>&1; echo rc=\$? >> /tmp/victim-c.log; cat /tmp/victim-c.log" || true
+hostile_wait 180
+acc=$(g2 'cat /tmp/hostile.log')
+hostile_kill
+
+step "connector side: guest2 connects to guest1's listener 7 times and breaks its own channel's indices"
+hostile_run -p $VICTIM_PORT -t 150 -n 7 -o 2 -r connector corrupt-indices
+hostile_wait 180
+con=$(g2 'cat /tmp/hostile.log')
+hostile_kill
+
+step "control ring: guest2 breaks the control ring's indices, 5 patterns, rejoining after each"
+hostile_run -t 150 -n 5 -r ctrl corrupt-indices
+hostile_wait 200
+ctl=$(g2 'cat /tmp/hostile.log')
+peak=$(victim_peak)
+echo "victim peak: $peak"
+honest_check
+hostile_kill
+
+step "the victim's resources stayed bounded and came back"
+# guest1's own connects grant 2 + 2 * 128 pages each (ring_kb 512), seven
+# at once; the honest peer's and the attacker's channels are mapped.
+victim_bounds "$peak" 1900 1200 24 16384
+victim_back 10
+hostile_finish
+
+step "every broken data channel was reset by the victim"
+# Acceptor side: the victim sends and receives, so all six index patterns
+# are seen (the seventh only writes want words, which is legal).
+n=$(echo "$acc" | sed -n 's/.*variant=acceptor conns=7 reset_by_victim=\([0-9]*\).*/\1/p')
+echo "acceptor side: $n of 7 reset by the victim"
+[ "${n:-0}" -ge 6 ] || fail "acceptor side: only ${n:-0} of 6 broken channels were reset by the victim"
+# Connector side: the victim's server waits for a header, so it reads and
+# must catch the three broken producer indices at least.
+n=$(echo "$con" | sed -n 's/.*variant=connector conns=7 reset_by_victim=\([0-9]*\).*/\1/p')
+echo "connector side: $n of 7 reset by the victim"
+[ "${n:-0}" -ge 3 ] || fail "connector side: only ${n:-0} of 3 broken producer indices were caught"
+step "every broken control ring ended the session within 15 s"
+# A broken prod at once; a broken cons (a ring that never drains) within
+# the victim's stall timeout, 10 s in kmod/ctrl.c.
+echo "$ctl" | grep 'round'
+assert_grep 'variant=ctrl rounds=5 sessions_ended=5' "$ctl"

@@ -658,6 +658,14 @@ static void yasmin_conn_rx_locked(struct yasmin_conn *c,
 		break;
 	case YASMIN_EV_RESET:
 		yasmin_conn_reset(c, ECONNRESET);
+		/*
+		 * An acceptor answers a RESET once it has unmapped: the
+		 * connector then frees its lingering pages at once instead of
+		 * at its next retry (a connector receiving a RESET about a
+		 * connection it no longer has only reaps, it never answers).
+		 */
+		if (!c->chan.connector)
+			yasmin_conn_send(c, YASMIN_MSG_RESET, 0);
 		break;
 	case YASMIN_EV_SHUTDOWN:
 		vsk->peer_shutdown |= m->flags;

@@ -30,10 +30,20 @@ static void yasmin_grant_area_free_arrays(struct yasmin_grant_area *a)
 	a->nr = 0;
 }
 
+static bool yasmin_grants_reserve(unsigned int nr)
+{
+	if (atomic64_add_return(nr, &yasmin_stats[YASMIN_STAT_GRANTS]) <=
+	    yasmin_max_grants)
+		return true;
+	yasmin_stat_add(YASMIN_STAT_GRANTS, -(s64)nr);
+	return false;
+}
+
 /*
  * yasmin_grant_area_init() - allocate @nr zeroed pages and grant each to
- * @peer read-write; @tag names them should they linger (linger.c). Zeroing matters: the peer must never see stale kernel
- * memory. The module's grants are capped at max_grants so that sockets
+ * @peer read-write; @tag names them should they linger (linger.c).
+ * Zeroing matters: the peer must never see stale kernel memory. The
+ * module's grants are capped at max_grants so that sockets
  * can never starve netfront and blkfront of the guest's grant table:
  * -ENOBUFS past the cap, -ENOSPC when the table itself is exhausted.
  */
@@ -46,13 +56,15 @@ int yasmin_grant_area_init(struct yasmin_grant_area *a, unsigned int nr,
 	a->peer = peer;
 	a->nr = 0;
 	/* Reserve first, so racing sockets cannot overshoot the cap. */
-	if (atomic64_add_return(nr, &yasmin_stats[YASMIN_STAT_GRANTS]) >
-	    yasmin_max_grants) {
-		yasmin_stat_add(YASMIN_STAT_GRANTS, -(s64)nr);
-		yasmin_stat_add(YASMIN_STAT_REFUSED, 1);
-		pr_warn_ratelimited("%u more grants for domain %u would pass max_grants=%u; refused (raise max_grants or use smaller rings)\n",
-				    nr, peer, yasmin_max_grants);
-		return -ENOBUFS;
+	if (!yasmin_grants_reserve(nr)) {
+		/* Pages the peers have let go may not be back yet. */
+		yasmin_linger_reap_all();
+		if (!yasmin_grants_reserve(nr)) {
+			yasmin_stat_add(YASMIN_STAT_REFUSED, 1);
+			pr_warn_ratelimited("%u more grants for domain %u would pass max_grants=%u; refused (raise max_grants or use smaller rings)\n",
+					    nr, peer, yasmin_max_grants);
+			return -ENOBUFS;
+		}
 	}
 	a->pages = kvcalloc(nr, sizeof(*a->pages), GFP_KERNEL);
 	a->va = kvcalloc(nr, sizeof(*a->va), GFP_KERNEL);

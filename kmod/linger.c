@@ -23,7 +23,7 @@
 #include "yasmin.h"
 
 /* How often lingering pages are offered back to the peer's good will. */
-#define YASMIN_LINGER_PERIOD	(HZ / 4)
+#define YASMIN_LINGER_PERIOD	(HZ / 10)
 
 struct yasmin_linger {
 	struct list_head node;
@@ -108,6 +108,15 @@ static void yasmin_linger_retry(domid_t peer, u32 tag, bool all)
 		list_del(&l->node);
 		yasmin_linger_free(l);
 	}
+}
+
+/*
+ * Short of grants: whatever the peers let go since the last retry comes
+ * back now, before a connect is refused for want of it.
+ */
+void yasmin_linger_reap_all(void)
+{
+	yasmin_linger_retry(DOMID_INVALID, 0, true);
 }
 
 /* The peer spoke about @tag after we let go: it has probably unmapped. */

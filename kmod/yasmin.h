@@ -105,6 +105,7 @@ void yasmin_grant_area_abandon(struct yasmin_grant_area *a);
 #define YASMIN_LINGER_CTRL	0u
 void yasmin_linger_add(struct yasmin_grant_area *a, u32 tag);
 void yasmin_linger_reap(domid_t peer, u32 tag);
+void yasmin_linger_reap_all(void);
 bool yasmin_linger_holds(domid_t peer, u32 tag);
 void yasmin_linger_init(void);
 void yasmin_linger_uninit(void);

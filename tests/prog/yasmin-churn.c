@@ -33,8 +33,9 @@
  * Every byte that arrives is checked against pattern.h (per connection
  * seed). The server is one epoll loop over non-blocking sockets, so it
  * holds thousands of connections in one thread; SIGUSR1 makes it print
- * "SERVER accepted=N open=N ok=N peer-closed=N failed=N" (a peer closing
- * early is expected in unread and reset-mid only, and counted apart).
+ * "SERVER accepted=N open=N ok=N peer-closed=N failed=N last-close=UPTIME"
+ * (a peer closing early is expected in unread and reset-mid only, and
+ * counted apart; last-close is when it closed its last connection).
  *
  * Client output: "FAIL conn=N reason" for each unexpected outcome, for
  * concurrent "holding N connections" and "closed N connections at
@@ -187,6 +188,7 @@ struct sconn {
 
 static struct {
 	unsigned long accepted, open, ok, peer_closed, failed;
+	double last_close;	/* uptime: the caller times what follows */
 } st;
 static volatile sig_atomic_t report;
 static unsigned char srv_buf[CHUNK], srv_scratch[CHUNK];
@@ -221,6 +223,7 @@ static void sconn_end(int ep, struct sconn *c, int outcome, const char *fmt, ...
 	}
 	epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
+	st.last_close = uptime();
 	st.open--;
 	free(c);
 }
@@ -455,8 +458,8 @@ static int server(void)
 		if (report) {
 			report = 0;
 			printf("SERVER accepted=%lu open=%lu ok=%lu peer-closed=%lu "
-			       "failed=%lu\n", st.accepted, st.open, st.ok,
-			       st.peer_closed, st.failed);
+			       "failed=%lu last-close=%.3f\n", st.accepted, st.open,
+			       st.ok, st.peer_closed, st.failed, st.last_close);
 		}
 		for (int i = 0; i < n; i++) {
 			struct sconn *c = evs[i].data.ptr;

@@ -25,6 +25,7 @@ run() { # FROM TO CLIENT_MODE SERVER_MODE
 	eval "cid=\$G$2_CID"
 	step "$3/$4: guest$1 -> guest$2, $SIZE each way"
 	rc=0
+	f0=$(guest "$2" 'grep -c ^FAIL /tmp/nbio-s.log; true')
 	out=$(guest "$1" "yasmin-nbio -c $cid -p 5600 -m $3 -M $4 -n $SIZE -d -k $EXCHANGES -t 150") || rc=$?
 	echo "$3/$4 g$1->g$2: $out"
 	mbps=$(echo "$out" | sed -n 's/^OK .*MBps=\([0-9.]*\).*/\1/p')
@@ -35,7 +36,7 @@ $(printf '%-20s g%s->g%s  %s' "$3/$4" "$1" "$2" "${mbps:+$mbps MB/s$rtt}${mbps:-
 		reason=$(echo "$out" | tail -n 1)
 		bad="$bad
   $3/$4 g$1->g$2 exit $rc: ${reason#FAIL }"
-		guest "$2" 'grep ^FAIL /tmp/nbio-s.log | tail -n 2' || true
+		guest "$2" "grep ^FAIL /tmp/nbio-s.log | tail -n +$((f0 + 1)) | sed 's/^/server: /'" || true
 	fi
 	return 0
 }

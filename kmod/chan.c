@@ -1,17 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The data channel of one connected socket, and the data path over it.
+ * The data channel of one connected socket: setting it up, its event, and
+ * letting go of it. The bytes move in datapath.c.
  *
  * The connecting side owns the memory: two interface pages and two rings,
- * granted to the acceptor (proto.h). Each side copies straight between
- * the socket's iov_iter and the ring: two copies per byte end to end.
- *
- * Notifications follow libxenvchan: a reader about to sleep sets
- * want_data, a writer that found the ring full sets want_space, and the
- * other side sends an event only when it sees the word set, clearing it
- * with xchg() so each sleep costs one event. Setting the word and
- * re-checking the ring are separated by a full barrier on both sides, so
- * no wakeup is lost.
+ * granted to the acceptor (proto.h). What it lets go while the acceptor
+ * still maps it lingers until the acceptor unmaps (linger.c).
  *
  * All functions here run under the socket lock (lock_sock), except
  * yasmin_chan_irq().
@@ -19,22 +13,36 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/interrupt.h>
-#include <linux/sched/clock.h>
-#include <linux/sched/signal.h>
 #include <linux/slab.h>
-#include <linux/uio.h>
 #include <net/sock.h>
 #include <xen/events.h>
 
 #include "yasmin.h"
 
+/*
+ * An event means the peer moved an index we wait on. One that moved
+ * neither is spurious: telling the event core so makes it delay this
+ * channel's next upcall, so a peer that spins on notify cannot keep this
+ * vCPU busy (lateeoi, as XSA-332's fix does for the PV backends). The
+ * sleeper is woken either way, so a lost update can only cost time.
+ */
 static irqreturn_t yasmin_chan_irq(int irq, void *dev)
 {
 	struct yasmin_conn *c = dev;
+	struct yasmin_chan *ch = &c->chan;
+	u32 prod = READ_ONCE(ch->rx_prod->prod);
+	u32 cons = READ_ONCE(ch->tx_cons->cons);
+	unsigned int eoi = 0;
 
 	yasmin_stat_add(YASMIN_STAT_EVENTS_RECEIVED, 1);
+	if (prod == ch->irq_rx_prod && cons == ch->irq_tx_cons) {
+		eoi = XEN_EOI_FLAG_SPURIOUS;
+		yasmin_stat_add(YASMIN_STAT_EVENTS_SPURIOUS, 1);
+	}
+	ch->irq_rx_prod = prod;
+	ch->irq_tx_cons = cons;
 	yasmin_wake(sk_vsock(c->vsk));
-	xen_irq_lateeoi(irq, 0);
+	xen_irq_lateeoi(irq, eoi);
 	return IRQ_HANDLED;
 }
 
@@ -62,6 +70,8 @@ static void yasmin_chan_set_rings(struct yasmin_chan *ch, void **c2a,
 	}
 	ch->tx_prod_val = 0;
 	ch->rx_cons_val = 0;
+	ch->irq_rx_prod = 0;
+	ch->irq_tx_cons = 0;
 }
 
 /*
@@ -96,7 +106,7 @@ int yasmin_chan_init_connector(struct yasmin_conn *c, domid_t peer,
 	err = yasmin_evtchn_init_unbound(&ch->ev, peer, yasmin_chan_irq,
 					 "yasmin-data", c);
 	if (err) {
-		yasmin_grant_area_uninit(&ch->local);
+		yasmin_grant_area_uninit(&ch->local, 0);
 		return err;
 	}
 	msg->ring_order = order;
@@ -172,8 +182,9 @@ fail_intf:
 
 /*
  * yasmin_chan_uninit() - let go of the channel. The connector's pages stay
- * alive while the acceptor still maps them (grant.c), so whatever we wrote
- * before closing can still be read on the other side.
+ * granted while the acceptor still maps them (linger.c), so whatever we
+ * wrote before closing can still be read on the other side, and they are
+ * freed as soon as it unmaps.
  */
 void yasmin_chan_uninit(struct yasmin_conn *c)
 {
@@ -184,326 +195,17 @@ void yasmin_chan_uninit(struct yasmin_conn *c)
 	ch->up = false;
 	yasmin_evtchn_uninit(&ch->ev, c);
 	if (ch->connector) {
-		yasmin_grant_area_uninit(&ch->local);
+		yasmin_grant_area_uninit(&ch->local, c->id);
 	} else {
 		yasmin_map_area_uninit(&ch->ring_map);
 		yasmin_map_area_uninit(&ch->intf_map);
+		if (c->peer && c->peer_maps)
+			atomic_sub(c->peer_maps, &c->peer->maps);
+		c->peer_maps = 0;
 	}
 	ch->intf = NULL;
 	ch->tx_prod = NULL;
 	ch->tx_cons = NULL;
 	ch->rx_prod = NULL;
 	ch->rx_cons = NULL;
-}
-
-/*
- * A closed connector's memory, kept granted until the acceptor says it let
- * go. Revoking a grant the peer still maps would park it on the grant
- * table's deferred list, which is retried only once a second: fast
- * connection churn would then exhaust the grant table.
- */
-struct yasmin_orphan {
-	struct list_head node;
-	u32 conn_id;
-	struct yasmin_grant_area area;
-};
-
-/*
- * yasmin_chan_orphan() - close the channel of a socket being released. The
- * acceptor may still read what we wrote, so the connector's pages stay
- * granted until yasmin_chan_reap() hears from the peer about this
- * connection, or the session ends.
- */
-void yasmin_chan_orphan(struct yasmin_conn *c)
-{
-	struct yasmin_chan *ch = &c->chan;
-	struct yasmin_orphan *o;
-
-	if (!ch->up || !ch->connector || !c->peer)
-		goto free;
-	o = kmalloc(sizeof(*o), GFP_KERNEL);
-	if (!o)
-		goto free;
-	ch->up = false;
-	yasmin_evtchn_uninit(&ch->ev, c);
-	o->conn_id = c->id;
-	o->area = ch->local;
-	memset(&ch->local, 0, sizeof(ch->local));
-	spin_lock(&c->peer->conns_lock);
-	list_add_tail(&o->node, &c->peer->orphans);
-	spin_unlock(&c->peer->conns_lock);
-	return;
-free:
-	yasmin_chan_uninit(c);
-}
-
-static void yasmin_orphan_free(struct yasmin_orphan *o)
-{
-	yasmin_grant_area_uninit(&o->area);
-	kfree(o);
-}
-
-/* The peer spoke about @conn_id after we closed it: it has let go. */
-void yasmin_chan_reap(struct yasmin_peer *peer, u32 conn_id)
-{
-	struct yasmin_orphan *o, *found = NULL;
-
-	spin_lock(&peer->conns_lock);
-	list_for_each_entry(o, &peer->orphans, node) {
-		if (o->conn_id == conn_id) {
-			list_del(&o->node);
-			found = o;
-			break;
-		}
-	}
-	spin_unlock(&peer->conns_lock);
-	if (found)
-		yasmin_orphan_free(found);
-}
-
-/* The session is over: revoke everything (deferred while still mapped). */
-void yasmin_chan_reap_all(struct yasmin_peer *peer)
-{
-	struct yasmin_orphan *o, *tmp;
-	LIST_HEAD(all);
-
-	spin_lock(&peer->conns_lock);
-	list_splice_init(&peer->orphans, &all);
-	spin_unlock(&peer->conns_lock);
-	list_for_each_entry_safe(o, tmp, &all, node)
-		yasmin_orphan_free(o);
-}
-
-s64 yasmin_chan_has_data(struct yasmin_conn *c)
-{
-	struct yasmin_chan *ch = &c->chan;
-	long used;
-
-	if (!ch->up)
-		return 0;
-	used = yasmin_ring_span(READ_ONCE(ch->rx_prod->prod), ch->rx_cons_val,
-				ch->rx.size);
-	if (used < 0) {
-		yasmin_conn_broken(c, "receive ring index out of range");
-		return 0;
-	}
-	return used;
-}
-
-s64 yasmin_chan_has_space(struct yasmin_conn *c)
-{
-	struct yasmin_chan *ch = &c->chan;
-	long used;
-
-	if (!ch->up)
-		return 0;
-	used = yasmin_ring_span(ch->tx_prod_val, READ_ONCE(ch->tx_cons->cons),
-				ch->tx.size);
-	if (used < 0) {
-		yasmin_conn_broken(c, "send ring index out of range");
-		return 0;
-	}
-	return ch->tx.size - used;
-}
-
-static size_t yasmin_copy_from_msg(void *buf, size_t len, void *iter)
-{
-	return copy_from_iter(buf, len, iter);
-}
-
-static size_t yasmin_copy_to_msg(void *buf, size_t len, void *iter)
-{
-	return copy_to_iter(buf, len, iter);
-}
-
-/*
- * Bytes copied between two publications of an index. Publishing as we go
- * lets the other side copy out (or in) while we are still copying: the two
- * copies of a large send overlap instead of taking turns.
- */
-#define YASMIN_PUBLISH_CHUNK	(64 * 1024)
-
-ssize_t yasmin_chan_enqueue(struct yasmin_conn *c, struct msghdr *msg,
-			    size_t len)
-{
-	struct yasmin_chan *ch = &c->chan;
-	s64 space = yasmin_chan_has_space(c);
-	size_t n, copied = 0;
-
-	if (!ch->up)
-		return -ENOTCONN;
-	n = min_t(size_t, len, space);
-	if (!n)
-		return 0;
-	/*
-	 * Read cons (in has_space) before writing the bytes it freed; pairs
-	 * with the virt_mb() in yasmin_chan_dequeue() before the consumer
-	 * publishes cons.
-	 */
-	virt_mb();
-	while (copied < n) {
-		size_t want = min_t(size_t, n - copied, YASMIN_PUBLISH_CHUNK);
-		size_t got = yasmin_ring_walk(&ch->tx, ch->tx_prod_val, want,
-					      yasmin_copy_from_msg,
-					      &msg->msg_iter);
-
-		if (!got)
-			break;
-		/*
-		 * The bytes before prod; pairs with the virt_rmb() in
-		 * yasmin_chan_dequeue() after the consumer reads prod.
-		 */
-		virt_wmb();
-		ch->tx_prod_val += got;
-		WRITE_ONCE(ch->tx_prod->prod, ch->tx_prod_val);
-		copied += got;
-
-		/*
-		 * Publish prod before looking at want_data; pairs with the
-		 * virt_mb() in yasmin_chan_want_data() between setting
-		 * want_data and re-reading prod. Either the reader sees our
-		 * prod or we see its flag.
-		 */
-		virt_mb();
-		if (READ_ONCE(ch->tx_cons->want_data) &&
-		    xchg(&ch->tx_cons->want_data, YASMIN_NOTIFY_OFF))
-			yasmin_evtchn_notify(&ch->ev);
-		if (got != want)
-			break;
-	}
-	if (!copied)
-		return -EFAULT;
-	yasmin_stat_add(YASMIN_STAT_BYTES_SENT, copied);
-	return copied;
-}
-
-ssize_t yasmin_chan_dequeue(struct yasmin_conn *c, struct msghdr *msg,
-			    size_t len, int flags)
-{
-	struct yasmin_chan *ch = &c->chan;
-	s64 avail = yasmin_chan_has_data(c);
-	size_t n, copied = 0;
-	u32 used;
-
-	if (!ch->up)
-		return 0;
-	n = min_t(size_t, len, avail);
-	if (!n)
-		return 0;
-	/*
-	 * prod (in has_data) before the bytes it covers; pairs with the
-	 * virt_wmb() in yasmin_chan_enqueue().
-	 */
-	virt_rmb();
-	if (flags & MSG_PEEK) {
-		copied = yasmin_ring_walk(&ch->rx, ch->rx_cons_val, n,
-					  yasmin_copy_to_msg, &msg->msg_iter);
-		return copied ? copied : -EFAULT;
-	}
-	while (copied < n) {
-		size_t want = min_t(size_t, n - copied, YASMIN_PUBLISH_CHUNK);
-		size_t got = yasmin_ring_walk(&ch->rx, ch->rx_cons_val, want,
-					      yasmin_copy_to_msg,
-					      &msg->msg_iter);
-
-		if (!got)
-			break;
-		/*
-		 * Finish reading the bytes before handing their room back;
-		 * pairs with the virt_mb() in yasmin_chan_enqueue() after the
-		 * producer reads cons.
-		 */
-		virt_mb();
-		ch->rx_cons_val += got;
-		WRITE_ONCE(ch->rx_cons->cons, ch->rx_cons_val);
-		copied += got;
-
-		/*
-		 * Publish cons before looking at want_space; pairs with the
-		 * virt_mb() in yasmin_chan_want_space(). A blocked writer is
-		 * woken once half the ring is free, so a stream costs one
-		 * event per half ring, not one per read.
-		 */
-		virt_mb();
-		used = avail - copied;
-		if (used <= ch->rx.size / 2 &&
-		    READ_ONCE(ch->rx_prod->want_space) &&
-		    xchg(&ch->rx_prod->want_space, YASMIN_NOTIFY_OFF))
-			yasmin_evtchn_notify(&ch->ev);
-		if (got != want)
-			break;
-	}
-	if (!copied)
-		return -EFAULT;
-	yasmin_stat_add(YASMIN_STAT_BYTES_RECEIVED, copied);
-	return copied;
-}
-
-/*
- * yasmin_chan_busy_poll() - before a reader or writer sleeps, watch the
- * ring for up to busy_poll_us: a reply that lands meanwhile costs neither
- * an event nor a wakeup. Stops early when the CPU is wanted elsewhere.
- * Returns true when there is something to read (@want_data) or room to
- * write.
- */
-bool yasmin_chan_busy_poll(struct yasmin_conn *c, bool want_data)
-{
-	u64 end;
-
-	if (!yasmin_busy_poll_us || !c->chan.up)
-		return false;
-	end = local_clock() + (u64)yasmin_busy_poll_us * NSEC_PER_USEC;
-	do {
-		if (want_data ? yasmin_chan_has_data(c) > 0 :
-				yasmin_chan_has_space(c) > 0)
-			return true;
-		if (need_resched() || signal_pending(current) || !c->chan.up)
-			break;
-		cpu_relax();
-	} while (local_clock() < end);
-	return false;
-}
-
-/*
- * yasmin_chan_want_data() - true when at least @target bytes are readable;
- * otherwise ask the writer for an event and check once more, closing the
- * window in which it published data without seeing our request.
- */
-bool yasmin_chan_want_data(struct yasmin_conn *c, size_t target)
-{
-	struct yasmin_chan *ch = &c->chan;
-
-	if (!ch->up)
-		return false;
-	if (yasmin_chan_has_data(c) >= (s64)target)
-		return true;
-	if (!ch->up)
-		return false;
-	WRITE_ONCE(ch->rx_cons->want_data, YASMIN_NOTIFY_ON);
-	/*
-	 * The flag before re-reading prod; pairs with the virt_mb() in
-	 * yasmin_chan_enqueue() between publishing prod and reading the flag.
-	 */
-	virt_mb();
-	return yasmin_chan_has_data(c) >= (s64)target;
-}
-
-/* The same for room to write. */
-bool yasmin_chan_want_space(struct yasmin_conn *c)
-{
-	struct yasmin_chan *ch = &c->chan;
-
-	if (!ch->up)
-		return false;
-	if (yasmin_chan_has_space(c) > 0)
-		return true;
-	if (!ch->up)
-		return false;
-	WRITE_ONCE(ch->tx_prod->want_space, YASMIN_NOTIFY_ON);
-	/*
-	 * The flag before re-reading cons; pairs with the virt_mb() in
-	 * yasmin_chan_dequeue() between publishing cons and reading the flag.
-	 */
-	virt_mb();
-	return yasmin_chan_has_space(c) > 0;
 }

@@ -72,7 +72,7 @@ static void yasmin_conn_reply_reset(struct yasmin_peer *peer,
 		.conn_id = m->conn_id,
 	};
 
-	yasmin_ctrl_send(peer, &msg);
+	yasmin_ctrl_reply(peer, &msg);
 }
 
 /*
@@ -102,15 +102,46 @@ static void yasmin_conn_reset(struct yasmin_conn *c, int err)
 	yasmin_wake(sk);
 }
 
-/* The peer broke the protocol on this socket. Requires: sk_lock held. */
+/*
+ * The peer broke the protocol on this socket. The reader or writer sees
+ * EPROTO at once; the teardown (unmapping, unbinding, the RESET) needs to
+ * sleep and runs from the work item, since we may be called from
+ * has_data() after the core's prepare_to_wait(). Requires: sk_lock held.
+ */
 void yasmin_conn_broken(struct yasmin_conn *c, const char *why)
 {
+	struct sock *sk = sk_vsock(c->vsk);
+
+	sock_owned_by_me(sk);
+	if (c->broken)
+		return;
+	c->broken = true;
 	pr_warn_ratelimited("domain %u, port %u: %s; resetting\n",
 			    c->peer ? c->peer->domid : DOMID_INVALID,
 			    c->vsk->local_addr.svm_port, why);
-	if (c->peer && c->state != YASMIN_CONN_CLOSED)
+	sk->sk_err = EPROTO;
+	sk_error_report(sk);
+	sock_hold(sk);
+	if (!queue_work(yasmin_wq, &c->broken_work))
+		sock_put(sk);
+}
+
+static void yasmin_conn_broken_work(struct work_struct *work)
+{
+	struct yasmin_conn *c = container_of(work, struct yasmin_conn,
+					     broken_work);
+	struct sock *sk = sk_vsock(c->vsk);
+
+	lock_sock(sk);
+	/* A new connect() may have replaced the broken attempt meanwhile. */
+	if (c->broken && (c->state == YASMIN_CONN_CONNECTED ||
+			  c->state == YASMIN_CONN_CONNECTING)) {
+		/* Let go of the channel first, then say so. */
+		yasmin_conn_reset(c, EPROTO);
 		yasmin_conn_send(c, YASMIN_MSG_RESET, 0);
-	yasmin_conn_reset(c, EPROTO);
+	}
+	release_sock(sk);
+	sock_put(sk);
 }
 
 /*
@@ -153,6 +184,7 @@ int yasmin_conn_init(struct vsock_sock *vsk, struct vsock_sock *psk)
 	c->vsk = vsk;
 	c->state = YASMIN_CONN_IDLE;
 	INIT_LIST_HEAD(&c->peer_node);
+	INIT_WORK(&c->broken_work, yasmin_conn_broken_work);
 	vsk->trans = c;
 	yasmin_stat_add(YASMIN_STAT_SOCKETS, 1);
 	return 0;
@@ -174,7 +206,9 @@ void yasmin_conn_destruct(struct vsock_sock *vsk)
 /*
  * Requires: sk_lock held. The goodbye goes out after the channel is closed,
  * so when it reaches the connector an acceptor has already unmapped and
- * the connector's pages can be revoked at once (yasmin_chan_reap()).
+ * the connector's lingering pages are freed at once (linger.c). Our own
+ * pages, as connector, stay granted while the acceptor still maps them:
+ * it may still be reading what we wrote last.
  */
 void yasmin_conn_release(struct vsock_sock *vsk)
 {
@@ -185,7 +219,7 @@ void yasmin_conn_release(struct vsock_sock *vsk)
 	sock_owned_by_me(sk);
 	if (c->state == YASMIN_CONN_CONNECTED) {
 		/* Like TCP: unread data turns a close into a reset. */
-		if (yasmin_chan_has_data(c) > 0) {
+		if (yasmin_chan_has_data(c) > 0 || c->broken) {
 			type = YASMIN_MSG_RESET;
 		} else {
 			type = YASMIN_MSG_SHUTDOWN;
@@ -196,14 +230,7 @@ void yasmin_conn_release(struct vsock_sock *vsk)
 		type = YASMIN_MSG_RESET;
 	}
 	yasmin_conn_detach(c);
-	/*
-	 * A peer that shut both directions has normally closed and let go
-	 * already; if it still maps our pages, revoking defers their free.
-	 */
-	if (type != YASMIN_MSG_NONE && vsk->peer_shutdown != SHUTDOWN_MASK)
-		yasmin_chan_orphan(c);
-	else
-		yasmin_chan_uninit(c);
+	yasmin_chan_uninit(c);
 	if (type != YASMIN_MSG_NONE)
 		yasmin_conn_send(c, type, flags);
 	c->state = yasmin_conn_next(c->state, YASMIN_EV_CLOSE);
@@ -247,7 +274,9 @@ int yasmin_conn_connect(struct vsock_sock *vsk)
 		}
 		yasmin_conn_detach(c);
 		yasmin_chan_uninit(c);
-		c->state = YASMIN_CONN_IDLE;
+		c->state = yasmin_conn_next(c->state, YASMIN_EV_ABORT);
+		c->broken = false;
+		c->shut_sent = 0;
 	}
 
 	order = yasmin_conn_order(vsk);
@@ -279,7 +308,7 @@ int yasmin_conn_connect(struct vsock_sock *vsk)
 	if (err) {
 		yasmin_conn_detach(c);
 		yasmin_chan_uninit(c);
-		c->state = YASMIN_CONN_IDLE;
+		c->state = yasmin_conn_next(c->state, YASMIN_EV_ABORT);
 	}
 	return err;
 }
@@ -288,11 +317,14 @@ int yasmin_conn_connect(struct vsock_sock *vsk)
 int yasmin_conn_shutdown(struct vsock_sock *vsk, int mode)
 {
 	struct yasmin_conn *c = yasmin_conn(vsk);
-	u8 flags = mode & YASMIN_SHUT_MASK;
+	/* Each direction is announced once, however often shutdown() runs. */
+	u8 flags = mode & YASMIN_SHUT_MASK & ~c->shut_sent;
 
 	sock_owned_by_me(sk_vsock(vsk));
-	if (c->state == YASMIN_CONN_CONNECTED && flags)
+	if (c->state == YASMIN_CONN_CONNECTED && flags) {
+		c->shut_sent |= flags;
 		yasmin_conn_send(c, YASMIN_MSG_SHUTDOWN, flags);
+	}
 	return 0;
 }
 
@@ -320,6 +352,7 @@ static void yasmin_conn_rx_connect(struct yasmin_peer *peer,
 	struct sock *listener, *child;
 	struct vsock_sock *vchild;
 	struct yasmin_conn *c;
+	unsigned int maps;
 	int err;
 
 	listener = vsock_find_bound_socket(dst);
@@ -347,9 +380,24 @@ static void yasmin_conn_rx_connect(struct yasmin_peer *peer,
 		goto drop_child;
 	c = yasmin_conn(vchild);
 	c->id = m->conn_id;
-	err = yasmin_chan_init_acceptor(c, peer->domid, m);
-	if (err)
+	/*
+	 * The peer chooses the ring size, so what one peer can make us map
+	 * is capped: its CONNECTs past max_peer_maps are refused.
+	 */
+	maps = YASMIN_INTF_PAGES + (2u << m->ring_order);
+	if (atomic_add_return(maps, &peer->maps) > yasmin_max_peer_maps) {
+		atomic_sub(maps, &peer->maps);
+		yasmin_stat_add(YASMIN_STAT_REFUSED, 1);
+		pr_warn_ratelimited("domain %u: refusing a connection: it would map %u pages past max_peer_maps=%u\n",
+				    peer->domid, maps, yasmin_max_peer_maps);
 		goto drop_child;
+	}
+	err = yasmin_chan_init_acceptor(c, peer->domid, m);
+	if (err) {
+		atomic_sub(maps, &peer->maps);
+		goto drop_child;
+	}
+	c->peer_maps = maps;
 	vchild->buffer_size = yasmin_ring_order_bytes(c->chan.order);
 	yasmin_conn_attach(c, peer);
 	c->state = yasmin_conn_next(c->state, YASMIN_EV_ACCEPT);
@@ -394,8 +442,8 @@ void yasmin_conn_rx(struct yasmin_peer *peer, const struct yasmin_ctrl_msg *m)
 		return;
 	}
 
-	/* Whatever it says, the peer is done with a channel we closed. */
-	yasmin_chan_reap(peer, m->conn_id);
+	/* Whatever it says, the peer may be done with a channel we closed. */
+	yasmin_linger_reap(peer->domid, m->conn_id);
 
 	sk = vsock_find_connected_socket(&src, &dst);
 	if (!sk)
@@ -418,8 +466,15 @@ void yasmin_conn_rx(struct yasmin_peer *peer, const struct yasmin_ctrl_msg *m)
 	     m->type == YASMIN_MSG_RESET ? YASMIN_EV_RESET : YASMIN_EV_SHUTDOWN;
 	next = yasmin_conn_next(c->state, ev);
 	if (next < 0) {
+		/*
+		 * On a live connection, a message that cannot happen means the
+		 * peer may have let go of the channel (a second ACCEPT): never
+		 * keep a socket on a ring nobody serves.
+		 */
+		if (c->state == YASMIN_CONN_CONNECTED)
+			yasmin_conn_broken(c, "impossible control message");
 		/* An ACCEPT we cannot use must not leave the peer waiting. */
-		if (ev == YASMIN_EV_ACCEPTED)
+		else if (ev == YASMIN_EV_ACCEPTED)
 			yasmin_conn_reply_reset(peer, m);
 		goto out;
 	}

@@ -33,8 +33,18 @@
 /* Control messages handled per work run before yielding the worker. */
 #define YASMIN_CTRL_BUDGET	(4 * YASMIN_CTRL_SLOTS)
 
+/*
+ * Answers the peer provoked (RESET for a connection we do not know, an
+ * ACCEPT we cannot use) wait in txq only up to one ring's worth: a peer
+ * that keeps asking and never reads its ring gets no more answers, rather
+ * than growing our memory. Our own messages need no such cap: each socket
+ * sends at most a CONNECT, one SHUTDOWN per direction and a RESET.
+ */
+#define YASMIN_CTRL_MAX_REPLIES	YASMIN_CTRL_SLOTS
+
 struct yasmin_txmsg {
 	struct list_head node;
+	bool reply;
 	struct yasmin_ctrl_msg msg;
 };
 
@@ -52,13 +62,19 @@ static u32 yasmin_nonce(void)
 	return n;
 }
 
+/*
+ * The event is acknowledged (lateeoi) by the work item once it has read
+ * the ring, flagged spurious when the ring held nothing new: until then
+ * the channel stays masked, so a peer that spins on notify costs us one
+ * work run per batch, and Xen's event core backs off a spurious source.
+ */
 static irqreturn_t yasmin_ctrl_irq(int irq, void *dev)
 {
 	struct yasmin_peer *peer = dev;
 
 	yasmin_stat_add(YASMIN_STAT_EVENTS_RECEIVED, 1);
+	set_bit(YASMIN_PEER_EOI, &peer->pending);
 	queue_work(yasmin_wq, &peer->work);
-	xen_irq_lateeoi(irq, 0);
 	return IRQ_HANDLED;
 }
 
@@ -83,21 +99,37 @@ static struct yasmin_ctrl_msg *yasmin_ctrl_rx_slots(struct yasmin_peer *peer)
 	return peer->owner ? peer->page->p2o_msg : peer->page->o2p_msg;
 }
 
+static bool yasmin_ctrl_full(struct yasmin_peer *peer)
+{
+	struct yasmin_ctrl_idx *idx = yasmin_ctrl_tx_idx(peer);
+
+	/* Snapshot; a broken cons reads as full and the ring stalls. */
+	return peer->tx_prod - READ_ONCE(idx->cons) >= YASMIN_CTRL_SLOTS;
+}
+
 /*
  * Put one message into the ring; false when it is full (or the peer broke
- * the consumer index, which the receive side will notice too).
+ * the consumer index, which the receive side will notice too). A full
+ * ring asks the consumer for an event once it makes room.
  * Requires: peer->tx_lock held, peer->up.
  */
 static bool yasmin_ctrl_put(struct yasmin_peer *peer,
 			    const struct yasmin_ctrl_msg *msg)
 {
 	struct yasmin_ctrl_idx *idx = yasmin_ctrl_tx_idx(peer);
-	u32 cons = READ_ONCE(idx->cons);
-	u32 used = peer->tx_prod - cons;
 
 	lockdep_assert_held(&peer->tx_lock);
-	if (used >= YASMIN_CTRL_SLOTS)
-		return false;
+	if (yasmin_ctrl_full(peer)) {
+		WRITE_ONCE(idx->want_space, YASMIN_NOTIFY_ON);
+		/*
+		 * The flag before re-reading cons; pairs with the virt_mb()
+		 * in yasmin_ctrl_rx() between publishing cons and reading the
+		 * flag. Either the consumer sees the flag or we see its room.
+		 */
+		virt_mb();
+		if (yasmin_ctrl_full(peer))
+			return false;
+	}
 	/*
 	 * Read cons before overwriting the slot it freed; pairs with the
 	 * virt_mb() in yasmin_ctrl_rx() before the consumer publishes cons.
@@ -115,6 +147,16 @@ static bool yasmin_ctrl_put(struct yasmin_peer *peer,
 	return true;
 }
 
+/* Requires: peer->tx_lock held. */
+static void yasmin_txmsg_del(struct yasmin_peer *peer, struct yasmin_txmsg *t)
+{
+	list_del(&t->node);
+	peer->txq_len--;
+	if (t->reply)
+		peer->txq_replies--;
+	kfree(t);
+}
+
 /* Move queued messages into the ring. Requires: peer->tx_lock held. */
 static bool yasmin_ctrl_flush_locked(struct yasmin_peer *peer)
 {
@@ -124,11 +166,47 @@ static bool yasmin_ctrl_flush_locked(struct yasmin_peer *peer)
 	list_for_each_entry_safe(t, tmp, &peer->txq, node) {
 		if (!yasmin_ctrl_put(peer, &t->msg))
 			break;
-		list_del(&t->node);
-		kfree(t);
+		yasmin_txmsg_del(peer, t);
 		sent = true;
 	}
 	return sent;
+}
+
+static int yasmin_ctrl_queue(struct yasmin_peer *peer,
+			     const struct yasmin_ctrl_msg *msg, bool reply)
+{
+	struct yasmin_txmsg *t = kmalloc(sizeof(*t), GFP_KERNEL);
+	bool queued = false, sent = false, dropped = false;
+
+	if (!t)
+		return -ENOMEM;
+	spin_lock(&peer->tx_lock);
+	if (peer->up && list_empty(&peer->txq) && yasmin_ctrl_put(peer, msg)) {
+		sent = true;
+	} else if (reply && peer->txq_replies >= YASMIN_CTRL_MAX_REPLIES) {
+		dropped = true;
+	} else {
+		t->msg = *msg;
+		t->reply = reply;
+		list_add_tail(&t->node, &peer->txq);
+		peer->txq_len++;
+		if (reply)
+			peer->txq_replies++;
+		queued = true;
+	}
+	if (sent)
+		yasmin_evtchn_notify(&peer->ev);
+	spin_unlock(&peer->tx_lock);
+	if (!queued)
+		kfree(t);
+	else
+		yasmin_peer_kick(peer, YASMIN_PEER_USE);
+	if (dropped) {
+		pr_warn_ratelimited("domain %u does not read its control ring; answer dropped\n",
+				    peer->domid);
+		return -ENOBUFS;
+	}
+	return 0;
 }
 
 /*
@@ -139,27 +217,14 @@ static bool yasmin_ctrl_flush_locked(struct yasmin_peer *peer)
 int yasmin_ctrl_send(struct yasmin_peer *peer,
 		     const struct yasmin_ctrl_msg *msg)
 {
-	struct yasmin_txmsg *t = kmalloc(sizeof(*t), GFP_KERNEL);
-	bool queued = false, sent = false;
+	return yasmin_ctrl_queue(peer, msg, false);
+}
 
-	if (!t)
-		return -ENOMEM;
-	spin_lock(&peer->tx_lock);
-	if (peer->up && list_empty(&peer->txq) && yasmin_ctrl_put(peer, msg)) {
-		sent = true;
-	} else {
-		t->msg = *msg;
-		list_add_tail(&t->node, &peer->txq);
-		queued = true;
-	}
-	if (sent)
-		yasmin_evtchn_notify(&peer->ev);
-	spin_unlock(&peer->tx_lock);
-	if (!queued)
-		kfree(t);
-	else
-		yasmin_peer_kick(peer, YASMIN_PEER_USE);
-	return 0;
+/* The same for an answer the peer provoked; bounded, see above. */
+int yasmin_ctrl_reply(struct yasmin_peer *peer,
+		      const struct yasmin_ctrl_msg *msg)
+{
+	return yasmin_ctrl_queue(peer, msg, true);
 }
 
 /* Drop queued messages about @conn_id (a connect that timed out). */
@@ -169,10 +234,8 @@ void yasmin_ctrl_cancel(struct yasmin_peer *peer, u32 conn_id)
 
 	spin_lock(&peer->tx_lock);
 	list_for_each_entry_safe(t, tmp, &peer->txq, node) {
-		if (t->msg.conn_id == conn_id) {
-			list_del(&t->node);
-			kfree(t);
-		}
+		if (t->msg.conn_id == conn_id)
+			yasmin_txmsg_del(peer, t);
 	}
 	spin_unlock(&peer->tx_lock);
 }
@@ -190,17 +253,21 @@ static void yasmin_session_down(struct yasmin_peer *peer, int err,
 	was_up = peer->up;
 	peer->up = false;
 	list_splice_init(&peer->txq, &dropped);
+	peer->txq_len = 0;
+	peer->txq_replies = 0;
 	spin_unlock(&peer->tx_lock);
 	list_for_each_entry_safe(t, tmp, &dropped, node)
 		kfree(t);
 
 	yasmin_conn_reset_peer(peer, err);
-	yasmin_chan_reap_all(peer);
 
 	yasmin_evtchn_uninit(&peer->ev, peer);
+	/* No handler of the old channel runs any more: nothing to EOI. */
+	clear_bit(YASMIN_PEER_EOI, &peer->pending);
 	if (peer->owner) {
 		if (peer->page_grant.nr) {
-			yasmin_grant_area_uninit(&peer->page_grant);
+			yasmin_grant_area_uninit(&peer->page_grant,
+						 YASMIN_LINGER_CTRL);
 			yasmin_xs_unpublish_ctrl(peer->domid);
 		}
 		peer->peer_bound = false;
@@ -211,9 +278,10 @@ static void yasmin_session_down(struct yasmin_peer *peer, int err,
 		peer->requested = false;
 	}
 	peer->page = NULL;
+	/* A peer can open and close sessions at will: keep the log bounded. */
 	if (was_up)
-		pr_info("domain %u: control channel closed (%s)\n",
-			peer->domid, why);
+		pr_info_ratelimited("domain %u: control channel closed (%s)\n",
+				    peer->domid, why);
 }
 
 static void yasmin_session_start(struct yasmin_peer *peer)
@@ -224,8 +292,8 @@ static void yasmin_session_start(struct yasmin_peer *peer)
 	peer->up = true;
 	spin_unlock(&peer->tx_lock);
 	queue_delayed_work(yasmin_wq, &peer->liveness, YASMIN_LIVENESS_PERIOD);
-	pr_info("domain %u: control channel open (gen %u)\n", peer->domid,
-		peer->gen);
+	pr_info_ratelimited("domain %u: control channel open (gen %u)\n",
+			    peer->domid, peer->gen);
 }
 
 /* Owner: create and publish a fresh page for the peer's request @gen. */
@@ -261,7 +329,7 @@ static void yasmin_session_up_owner(struct yasmin_peer *peer, u32 gen)
 fail_evtchn:
 	yasmin_evtchn_uninit(&peer->ev, peer);
 fail_grant:
-	yasmin_grant_area_uninit(&peer->page_grant);
+	yasmin_grant_area_uninit(&peer->page_grant, YASMIN_LINGER_CTRL);
 	peer->page = NULL;
 fail:
 	pr_warn_ratelimited("domain %u: cannot create control channel: %d\n",
@@ -341,7 +409,13 @@ static void yasmin_peer_sync_owner(struct yasmin_peer *peer)
 	else if (peer->up && mapped == peer->gen)
 		peer->peer_bound = true;
 
-	if (!peer->up && req && req != peer->last_request) {
+	/*
+	 * A new page only once the peer let go of the last one: a peer that
+	 * rewrites its request while keeping old pages mapped holds at most
+	 * one of them. The request waits; freeing the page re-runs this.
+	 */
+	if (!peer->up && req && req != peer->last_request &&
+	    !yasmin_linger_holds(peer->domid, YASMIN_LINGER_CTRL)) {
 		peer->last_request = req;
 		yasmin_session_up_owner(peer, req);
 	}
@@ -397,14 +471,14 @@ static void yasmin_peer_use(struct yasmin_peer *peer)
 	yasmin_xs_write_u32(peer->domid, "want", yasmin_nonce());
 }
 
-static void yasmin_ctrl_rx(struct yasmin_peer *peer)
+/* Returns how many messages were consumed. */
+static unsigned int yasmin_ctrl_rx(struct yasmin_peer *peer)
 {
 	struct yasmin_ctrl_idx *idx = yasmin_ctrl_rx_idx(peer);
 	struct yasmin_ctrl_msg *slots = yasmin_ctrl_rx_slots(peer);
-	unsigned int budget = YASMIN_CTRL_BUDGET;
+	unsigned int budget = YASMIN_CTRL_BUDGET, consumed = 0;
 	struct yasmin_ctrl_msg m;
 	u32 prod, avail;
-	bool was_full;
 
 	lockdep_assert_held(&peer->lock);
 	while (peer->up && budget) {
@@ -414,7 +488,7 @@ static void yasmin_ctrl_rx(struct yasmin_peer *peer)
 			pr_warn_ratelimited("domain %u broke the control ring (prod %u cons %u)\n",
 					    peer->domid, prod, peer->rx_cons);
 			yasmin_session_down(peer, EPROTO, "protocol violation");
-			return;
+			return consumed;
 		}
 		if (!avail)
 			break;
@@ -423,11 +497,19 @@ static void yasmin_ctrl_rx(struct yasmin_peer *peer)
 		 * in yasmin_ctrl_put().
 		 */
 		virt_rmb();
-		was_full = avail == YASMIN_CTRL_SLOTS;
-		while (avail-- && budget--) {
-			/* One private copy; the peer may rewrite the slot. */
-			m = slots[peer->rx_cons % YASMIN_CTRL_SLOTS];
+		while (avail && budget) {
+			avail--;
+			budget--;
+			/*
+			 * One private copy; the peer may rewrite the slot. The
+			 * compiler barrier keeps it from re-reading the slot in
+			 * place of the copy after we checked it.
+			 */
+			memcpy(&m, &slots[peer->rx_cons % YASMIN_CTRL_SLOTS],
+			       sizeof(m));
+			barrier();
 			peer->rx_cons++;
+			consumed++;
 			if (yasmin_msg_check(&m)) {
 				pr_warn_ratelimited("domain %u sent a malformed control message (type %u)\n",
 						    peer->domid, m.type);
@@ -435,7 +517,7 @@ static void yasmin_ctrl_rx(struct yasmin_peer *peer)
 			}
 			yasmin_conn_rx(peer, &m);
 			if (!peer->up)
-				return;
+				return consumed;
 		}
 		/*
 		 * Finish reading the slots before handing them back; pairs
@@ -444,19 +526,27 @@ static void yasmin_ctrl_rx(struct yasmin_peer *peer)
 		 */
 		virt_mb();
 		WRITE_ONCE(idx->cons, peer->rx_cons);
-		/* A producer that found the ring full waits for this. */
-		if (was_full)
+		/*
+		 * Publish cons before looking at want_space; pairs with the
+		 * virt_mb() in yasmin_ctrl_put(). A producer that found the
+		 * ring full waits for this room.
+		 */
+		virt_mb();
+		if (READ_ONCE(idx->want_space) &&
+		    xchg(&idx->want_space, YASMIN_NOTIFY_OFF))
 			yasmin_evtchn_notify(&peer->ev);
 	}
 	if (!budget)
 		queue_work(yasmin_wq, &peer->work);
+	return consumed;
 }
 
 static void yasmin_peer_work(struct work_struct *work)
 {
 	struct yasmin_peer *peer = container_of(work, struct yasmin_peer,
 						work);
-	bool sent = false;
+	unsigned int consumed = 0;
+	bool sent = false, eoi;
 
 	mutex_lock(&peer->lock);
 	if (READ_ONCE(yasmin_ctrl_dying))
@@ -465,8 +555,16 @@ static void yasmin_peer_work(struct work_struct *work)
 		yasmin_peer_sync_xs(peer);
 	if (test_and_clear_bit(YASMIN_PEER_USE, &peer->pending))
 		yasmin_peer_use(peer);
+	/* Taken before reading the ring: a later event is EOI'd later. */
+	eoi = test_and_clear_bit(YASMIN_PEER_EOI, &peer->pending);
 	if (peer->up)
-		yasmin_ctrl_rx(peer);
+		consumed = yasmin_ctrl_rx(peer);
+	if (eoi && peer->ev.irq) {
+		if (!consumed)
+			yasmin_stat_add(YASMIN_STAT_EVENTS_SPURIOUS, 1);
+		xen_irq_lateeoi(peer->ev.irq,
+				consumed ? 0 : XEN_EOI_FLAG_SPURIOUS);
+	}
 	spin_lock(&peer->tx_lock);
 	if (peer->up && !list_empty(&peer->txq)) {
 		sent = yasmin_ctrl_flush_locked(peer);
@@ -487,11 +585,16 @@ static void yasmin_peer_liveness(struct work_struct *work)
 	mutex_lock(&peer->lock);
 	if (!peer->up || READ_ONCE(yasmin_ctrl_dying))
 		goto out;
+	/* Messages held back by a full ring: offer them again. */
+	spin_lock(&peer->tx_lock);
+	if (!list_empty(&peer->txq))
+		queue_work(yasmin_wq, &peer->work);
+	spin_unlock(&peer->tx_lock);
 	bound = yasmin_evtchn_connected(&peer->ev);
 	if (peer->owner && !peer->peer_bound) {
 		peer->peer_bound = bound;
 	} else if (!bound) {
-		pr_info("domain %u is gone\n", peer->domid);
+		pr_info_ratelimited("domain %u is gone\n", peer->domid);
 		yasmin_session_down(peer, ECONNRESET, "peer domain gone");
 	}
 	if (peer->up)
@@ -527,7 +630,6 @@ struct yasmin_peer *yasmin_peer_get(domid_t domid)
 	spin_lock_init(&peer->conns_lock);
 	INIT_LIST_HEAD(&peer->txq);
 	INIT_LIST_HEAD(&peer->conns);
-	INIT_LIST_HEAD(&peer->orphans);
 	INIT_WORK(&peer->work, yasmin_peer_work);
 	INIT_DELAYED_WORK(&peer->liveness, yasmin_peer_liveness);
 	list_add(&peer->node, &yasmin_peers);
@@ -565,6 +667,8 @@ void yasmin_ctrl_uninit(void)
 		yasmin_session_down(peer, ESHUTDOWN, "module unloading");
 		mutex_unlock(&peer->lock);
 	}
+	/* Before the peers go: freeing a control page kicks its peer. */
+	yasmin_linger_uninit();
 	list_for_each_entry_safe(peer, tmp, &yasmin_peers, node) {
 		cancel_delayed_work_sync(&peer->liveness);
 		cancel_work_sync(&peer->work);

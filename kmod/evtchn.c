@@ -21,6 +21,25 @@ static void yasmin_evtchn_close_port(evtchn_port_t port)
 		pr_warn("closing event channel %u failed\n", port);
 }
 
+/*
+ * After a failed bind the event core may or may not have closed the port
+ * already (it does when request_irq() fails, not when it runs out of
+ * IRQs). Close it only if it is still open, so we never close a port
+ * number that was closed and handed to someone else.
+ */
+static void yasmin_evtchn_close_if_open(evtchn_port_t port)
+{
+	struct evtchn_status st = {
+		.dom = DOMID_SELF,
+		.port = port,
+	};
+
+	if (HYPERVISOR_event_channel_op(EVTCHNOP_status, &st) ||
+	    st.status == EVTCHNSTAT_closed)
+		return;
+	yasmin_evtchn_close_port(port);
+}
+
 static int yasmin_evtchn_bind(struct yasmin_evtchn *ev, irq_handler_t handler,
 			      const char *name, void *dev)
 {
@@ -30,7 +49,7 @@ static int yasmin_evtchn_bind(struct yasmin_evtchn *ev, irq_handler_t handler,
 	irq = bind_evtchn_to_irqhandler_lateeoi(ev->port, handler, 0, name,
 						dev);
 	if (irq < 0) {
-		yasmin_evtchn_close_port(ev->port);
+		yasmin_evtchn_close_if_open(ev->port);
 		return irq;
 	}
 	ev->irq = irq;

@@ -33,7 +33,9 @@ static void yasmin_grant_area_free_arrays(struct yasmin_grant_area *a)
 /*
  * yasmin_grant_area_init() - allocate @nr zeroed pages and grant each to
  * @peer read-write. Zeroing matters: the peer must never see stale kernel
- * memory. Returns -ENOSPC when the grant table is exhausted.
+ * memory. The module's grants are capped at max_grants so that sockets
+ * can never starve netfront and blkfront of the guest's grant table:
+ * -ENOBUFS past the cap, -ENOSPC when the table itself is exhausted.
  */
 int yasmin_grant_area_init(struct yasmin_grant_area *a, unsigned int nr,
 			   domid_t peer)
@@ -41,14 +43,22 @@ int yasmin_grant_area_init(struct yasmin_grant_area *a, unsigned int nr,
 	unsigned int i;
 	int ref;
 
+	a->peer = peer;
 	a->nr = 0;
+	/* Reserve first, so racing sockets cannot overshoot the cap. */
+	if (atomic64_add_return(nr, &yasmin_stats[YASMIN_STAT_GRANTS]) >
+	    yasmin_max_grants) {
+		yasmin_stat_add(YASMIN_STAT_GRANTS, -(s64)nr);
+		yasmin_stat_add(YASMIN_STAT_REFUSED, 1);
+		pr_warn_ratelimited("%u more grants for domain %u would pass max_grants=%u; refused (raise max_grants or use smaller rings)\n",
+				    nr, peer, yasmin_max_grants);
+		return -ENOBUFS;
+	}
 	a->pages = kvcalloc(nr, sizeof(*a->pages), GFP_KERNEL);
 	a->va = kvcalloc(nr, sizeof(*a->va), GFP_KERNEL);
 	a->refs = kvcalloc(nr, sizeof(*a->refs), GFP_KERNEL);
-	if (!a->pages || !a->va || !a->refs) {
-		yasmin_grant_area_free_arrays(a);
-		return -ENOMEM;
-	}
+	if (!a->pages || !a->va || !a->refs)
+		goto fail_nomem;
 
 	for (i = 0; i < nr; i++) {
 		struct page *page = alloc_page(GFP_KERNEL | __GFP_ZERO);
@@ -59,8 +69,8 @@ int yasmin_grant_area_init(struct yasmin_grant_area *a, unsigned int nr,
 						  0);
 		if (ref < 0) {
 			__free_page(page);
-			a->nr = i;
-			yasmin_grant_area_uninit(a);
+			yasmin_stat_add(YASMIN_STAT_GRANTS, -(s64)(nr - a->nr));
+			yasmin_grant_area_uninit(a, YASMIN_LINGER_CTRL);
 			pr_warn_ratelimited("grant table exhausted (%u pages for domain %u)\n",
 					    nr, peer);
 			return -ENOSPC;
@@ -69,28 +79,69 @@ int yasmin_grant_area_init(struct yasmin_grant_area *a, unsigned int nr,
 		a->va[i] = page_address(page);
 		a->refs[i] = ref;
 		a->nr = i + 1;
-		yasmin_stat_add(YASMIN_STAT_GRANTS, 1);
 	}
 	return 0;
 
 fail_nomem:
-	yasmin_grant_area_uninit(a);
+	/* Only the pages granted so far are counted by uninit. */
+	yasmin_stat_add(YASMIN_STAT_GRANTS, -(s64)(nr - a->nr));
+	yasmin_grant_area_uninit(a, YASMIN_LINGER_CTRL);
 	return -ENOMEM;
 }
 
 /*
- * yasmin_grant_area_uninit() - revoke every grant. A page the peer still
- * maps is not freed here: gnttab_end_foreign_access() keeps it and frees
- * it once the peer lets go, so a live or dying peer never writes into
- * memory we reused.
+ * yasmin_grant_area_try_end() - revoke every grant the peer no longer
+ * maps and free its page; keep the others, packed at the front of @a.
+ * Returns how many are still mapped by the peer.
  */
-void yasmin_grant_area_uninit(struct yasmin_grant_area *a)
+unsigned int yasmin_grant_area_try_end(struct yasmin_grant_area *a)
+{
+	unsigned int i, kept = 0;
+
+	for (i = 0; i < a->nr; i++) {
+		if (gnttab_try_end_foreign_access(a->refs[i])) {
+			__free_page(a->pages[i]);
+			yasmin_stat_add(YASMIN_STAT_GRANTS, -1);
+			continue;
+		}
+		a->pages[kept] = a->pages[i];
+		a->va[kept] = a->va[i];
+		a->refs[kept] = a->refs[i];
+		kept++;
+	}
+	a->nr = kept;
+	return kept;
+}
+
+/*
+ * yasmin_grant_area_uninit() - let go of the area. Pages the peer still
+ * maps are not revoked: they linger, granted and intact, under @tag until
+ * the peer unmaps them (linger.c), so a live or dying peer never writes
+ * into memory we reused, and whatever we wrote last can still be read.
+ */
+void yasmin_grant_area_uninit(struct yasmin_grant_area *a, u32 tag)
+{
+	if (a->nr && yasmin_grant_area_try_end(a)) {
+		yasmin_linger_add(a, tag);	/* takes the arrays */
+		return;
+	}
+	yasmin_grant_area_free_arrays(a);
+}
+
+/*
+ * yasmin_grant_area_abandon() - hand what is left to the grant table's
+ * deferred list, which frees each page once the peer lets go. Only for
+ * module unload, when nothing of ours may remain; counted, since those
+ * pages then leave our books.
+ */
+void yasmin_grant_area_abandon(struct yasmin_grant_area *a)
 {
 	unsigned int i;
 
 	for (i = 0; i < a->nr; i++) {
 		gnttab_end_foreign_access(a->refs[i], a->pages[i]);
 		yasmin_stat_add(YASMIN_STAT_GRANTS, -1);
+		yasmin_stat_add(YASMIN_STAT_GRANTS_ABANDONED, 1);
 	}
 	yasmin_grant_area_free_arrays(a);
 }
@@ -106,32 +157,50 @@ static void yasmin_map_area_free_arrays(struct yasmin_map_area *m)
 	m->nr = 0;
 }
 
-static void yasmin_map_area_unmap(struct yasmin_map_area *m,
-				  const bool *mapped)
+/*
+ * Unmap the pages marked in @mapped (all when NULL). Returns how many
+ * pages can go back to the allocator; a page whose unmap failed still
+ * holds the peer's frame and is never freed (counted as leaked). The
+ * reusable pages are packed at the front of m->pages.
+ */
+static unsigned int yasmin_map_area_unmap(struct yasmin_map_area *m,
+					  const bool *mapped)
 {
 	struct gnttab_unmap_grant_ref *ops;
 	struct page **pages;
-	unsigned int i, n = 0;
+	unsigned int i, n = 0, reusable = 0, bad = 0;
 
 	ops = kvcalloc(m->nr, sizeof(*ops), GFP_KERNEL | __GFP_NOFAIL);
 	pages = kvcalloc(m->nr, sizeof(*pages), GFP_KERNEL | __GFP_NOFAIL);
 	for (i = 0; i < m->nr; i++) {
-		if (mapped && !mapped[i])
+		if (mapped && !mapped[i]) {
+			m->pages[reusable++] = m->pages[i];
 			continue;
+		}
 		gnttab_set_unmap_op(&ops[n], (unsigned long)m->va[i],
 				    GNTMAP_host_map, m->handles[i]);
 		pages[n++] = m->pages[i];
 	}
-	if (n && gnttab_unmap_refs(ops, NULL, pages, n))
+	if (n && gnttab_unmap_refs(ops, NULL, pages, n)) {
 		pr_err("unmapping %u foreign pages failed\n", n);
-	for (i = 0; i < n; i++) {
-		if (ops[i].status != GNTST_okay)
-			pr_err("unmap of a foreign page failed: %d\n",
-			       ops[i].status);
+		for (i = 0; i < n; i++)
+			ops[i].status = GNTST_general_error;
 	}
+	for (i = 0; i < n; i++) {
+		if (ops[i].status == GNTST_okay) {
+			m->pages[reusable++] = pages[i];
+			continue;
+		}
+		bad++;
+	}
+	if (bad)
+		pr_err_ratelimited("%u foreign pages could not be unmapped; leaking them\n",
+				   bad);
 	yasmin_stat_add(YASMIN_STAT_MAPS, -(s64)n);
+	yasmin_stat_add(YASMIN_STAT_MAPS_LEAKED, bad);
 	kvfree(ops);
 	kvfree(pages);
+	return reusable;
 }
 
 /*
@@ -181,8 +250,7 @@ int yasmin_map_area_init(struct yasmin_map_area *m, domid_t peer,
 	if (err || ok != nr) {
 		pr_warn_ratelimited("domain %u: %u of %u grants failed to map\n",
 				    peer, nr - ok, nr);
-		yasmin_map_area_unmap(m, mapped);
-		gnttab_free_pages(nr, m->pages);
+		gnttab_free_pages(yasmin_map_area_unmap(m, mapped), m->pages);
 		err = -EPROTO;
 		goto out_arrays;
 	}
@@ -201,7 +269,6 @@ void yasmin_map_area_uninit(struct yasmin_map_area *m)
 {
 	if (!m->nr)
 		return;
-	yasmin_map_area_unmap(m, NULL);
-	gnttab_free_pages(m->nr, m->pages);
+	gnttab_free_pages(yasmin_map_area_unmap(m, NULL), m->pages);
 	yasmin_map_area_free_arrays(m);
 }

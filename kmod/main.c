@@ -6,9 +6,12 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/log2.h>
+#include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/workqueue.h>
 #include <net/af_vsock.h>
+#include <xen/grant_table.h>
+#include <xen/page.h>
 #include <xen/xen.h>
 #include <xen/xenbus.h>
 
@@ -26,6 +29,30 @@ unsigned int yasmin_busy_poll_us = 50;
 module_param_named(busy_poll_us, yasmin_busy_poll_us, uint, 0644);
 MODULE_PARM_DESC(busy_poll_us,
 		 "microseconds a reader or writer watches the ring before sleeping (default 50, 0 = never)");
+
+unsigned int yasmin_max_grants;
+module_param_named(max_grants, yasmin_max_grants, uint, 0444);
+MODULE_PARM_DESC(max_grants,
+		 "most grant entries all yasmin sockets may use (default 0: the guest's grant table less an eighth of it, at least 4096 entries, kept for netfront and blkfront)");
+
+unsigned int yasmin_max_peer_maps;
+module_param_named(max_peer_maps, yasmin_max_peer_maps, uint, 0444);
+MODULE_PARM_DESC(max_peer_maps,
+		 "most pages one peer domain's connections may make us map (default 0: a quarter of this guest's memory)");
+
+/* Defaults that follow the guest: its grant table and its memory. */
+static void yasmin_size_budgets(void)
+{
+	unsigned int entries = gnttab_max_grant_frames() *
+			       (XEN_PAGE_SIZE / sizeof(struct grant_entry_v1));
+
+	if (!yasmin_max_grants)
+		yasmin_max_grants = entries - min(entries / 2,
+						  max(entries / 8, 4096u));
+	if (!yasmin_max_peer_maps)
+		yasmin_max_peer_maps = min_t(unsigned long,
+					     totalram_pages() / 4, UINT_MAX);
+}
 
 static int yasmin_find_self(void)
 {
@@ -64,6 +91,8 @@ static int __init yasmin_init(void)
 	err = yasmin_find_self();
 	if (err)
 		return err;
+	yasmin_size_budgets();
+	yasmin_linger_init();
 
 	err = yasmin_stats_init();
 	if (err)
@@ -88,8 +117,9 @@ static int __init yasmin_init(void)
 			pr_err("vsock_core_register failed: %d\n", err);
 		goto err_xs;
 	}
-	pr_info("loaded: domain %u, vsock CID %u, default ring %u KiB\n",
-		yasmin_self, yasmin_domid_to_cid(yasmin_self), yasmin_ring_kb);
+	pr_info("loaded: domain %u, vsock CID %u, default ring %u KiB, max_grants %u, max_peer_maps %u\n",
+		yasmin_self, yasmin_domid_to_cid(yasmin_self), yasmin_ring_kb,
+		yasmin_max_grants, yasmin_max_peer_maps);
 	return 0;
 
 err_xs:

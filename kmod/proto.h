@@ -33,7 +33,8 @@
  *   struct yasmin_ctrl_page: two message rings, owner->peer and
  *   peer->owner, of YASMIN_CTRL_SLOTS fixed-size messages each. Each
  *   index lives on its own cache line and has exactly one writer. One
- *   event channel serves both directions; every produced batch is kicked.
+ *   event channel serves both directions; every produced batch is kicked,
+ *   and a consumer kicks back only when the producer asked (want_space).
  *
  * DATA CHANNEL (one per connected socket, owned by the connecting side):
  *
@@ -169,10 +170,16 @@ struct yasmin_ctrl_msg {
 
 #define YASMIN_CTRL_SLOTS	32u	/* per direction, power of two */
 
-/* Indices of one control ring; prod and cons have separate writers. */
+/*
+ * Indices of one control ring; prod and cons have separate writers.
+ * want_space: the producer found the ring full and waits for an event
+ * once cons moves; the consumer clears it with an atomic exchange when it
+ * sends that event (the data rings' scheme, see the notify words above).
+ */
 struct yasmin_ctrl_idx {
 	u32 prod;
-	u8 pad0[YASMIN_CACHELINE - sizeof(u32)];
+	u32 want_space;
+	u8 pad0[YASMIN_CACHELINE - 2 * sizeof(u32)];
 	u32 cons;
 	u8 pad1[YASMIN_CACHELINE - sizeof(u32)];
 };

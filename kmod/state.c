@@ -26,6 +26,7 @@ static const signed char yasmin_conn_table[YASMIN_CONN_NR_STATES]
 		[YASMIN_EV_ACCEPTED] = S(CONNECTED),
 		[YASMIN_EV_RESET] = S(CLOSED),
 		[YASMIN_EV_CLOSE] = S(CLOSED),
+		[YASMIN_EV_ABORT] = S(IDLE),
 	},
 	[YASMIN_CONN_CONNECTED] = {
 		[YASMIN_EV_SHUTDOWN] = S(CONNECTED),
@@ -36,6 +37,7 @@ static const signed char yasmin_conn_table[YASMIN_CONN_NR_STATES]
 		[YASMIN_EV_CONNECT] = S(CONNECTING),
 		[YASMIN_EV_RESET] = S(CLOSED),
 		[YASMIN_EV_CLOSE] = S(CLOSED),
+		[YASMIN_EV_ABORT] = S(IDLE),
 	},
 };
 
@@ -54,6 +56,8 @@ int yasmin_conn_next(int s, int ev)
 		return s == YASMIN_CONN_CONNECTED ? -EISCONN : -EALREADY;
 	case YASMIN_EV_CLOSE:
 		return -EINVAL;		/* unreachable: CLOSE is always allowed */
+	case YASMIN_EV_ABORT:
+		return -EINVAL;		/* a local bug: nothing to abort */
 	default:
 		return -EPROTO;		/* the peer sent what cannot happen */
 	}

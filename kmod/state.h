@@ -8,6 +8,8 @@
  *   IDLE --ACCEPT (a CONNECT for our listener)--> CONNECTED
  *   CONNECTED --SHUTDOWN--> CONNECTED (half-close is a flag, not a state)
  *   any --RESET / CLOSE--> CLOSED;  CLOSED --CONNECT--> CONNECTING (retry)
+ *   CONNECTING / CLOSED --ABORT--> IDLE (an attempt dropped before a retry,
+ *                                       or one whose CONNECT never left)
  *
  * Anything else is refused: -EPROTO when the peer sent something that
  * cannot happen in this state (the caller answers RESET or drops it),
@@ -31,6 +33,7 @@ enum yasmin_conn_event {
 	YASMIN_EV_SHUTDOWN,	/* the peer's SHUTDOWN */
 	YASMIN_EV_RESET,	/* the peer's RESET, its death, or a violation */
 	YASMIN_EV_CLOSE,	/* local release */
+	YASMIN_EV_ABORT,	/* local: drop a connect attempt to retry it */
 	YASMIN_EV_NR_EVENTS,
 };
 

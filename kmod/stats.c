@@ -25,6 +25,11 @@ static const char * const yasmin_stat_names[YASMIN_STAT_NR] = {
 	[YASMIN_STAT_EVENTS_SENT] = "events_sent",
 	[YASMIN_STAT_EVENTS_RECEIVED] = "events_received",
 	[YASMIN_STAT_RESETS] = "resets",
+	[YASMIN_STAT_GRANTS_LINGERING] = "grants_lingering",
+	[YASMIN_STAT_GRANTS_ABANDONED] = "grants_abandoned",
+	[YASMIN_STAT_MAPS_LEAKED] = "maps_leaked",
+	[YASMIN_STAT_EVENTS_SPURIOUS] = "events_spurious",
+	[YASMIN_STAT_REFUSED] = "refused",
 };
 
 struct yasmin_stat_attr {

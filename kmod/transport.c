@@ -21,14 +21,32 @@ static bool yasmin_stream_allow(u32 cid, u32 port)
 	return cid >= 2 && cid - 2 < DOMID_FIRST_RESERVED;
 }
 
+/*
+ * Whenever we tell the core there is nothing to read (or no room to
+ * write), we have also asked the peer for an event. The core does not
+ * call a pre_block hook before returning EAGAIN to a non-blocking caller,
+ * and an edge-triggered epoll waiter never polls again by itself, so
+ * without this a non-blocking reader or writer waits for an event nobody
+ * was asked to send.
+ */
 static s64 yasmin_stream_has_data(struct vsock_sock *vsk)
 {
-	return yasmin_chan_has_data(yasmin_conn(vsk));
+	struct yasmin_conn *c = yasmin_conn(vsk);
+	s64 n = yasmin_chan_has_data(c);
+
+	if (!n && yasmin_chan_want_data(c, 1))
+		n = yasmin_chan_has_data(c);
+	return n;
 }
 
 static s64 yasmin_stream_has_space(struct vsock_sock *vsk)
 {
-	return yasmin_chan_has_space(yasmin_conn(vsk));
+	struct yasmin_conn *c = yasmin_conn(vsk);
+	s64 n = yasmin_chan_has_space(c);
+
+	if (!n && yasmin_chan_want_space(c))
+		n = yasmin_chan_has_space(c);
+	return n;
 }
 
 /*

@@ -5,10 +5,12 @@
  *   main.c       init/exit, module parameters
  *   stats.c      counters in /sys/module/yasmin/counters/
  *   grant.c      granting local pages and mapping foreign ones
+ *   linger.c     granted pages a peer still maps after we let go
  *   evtchn.c     event channels
  *   xs.c         XenStore rendezvous
  *   ctrl.c       per-domain-pair control channel (struct yasmin_peer)
- *   chan.c       per-socket data channel and the data path
+ *   chan.c       per-socket data channel: setup, event, teardown
+ *   datapath.c   copies and notifications over a channel's rings
  *   conn.c       per-socket connections, driven by state.c's table
  *   state.c      the connection state machine, pure
  *   transport.c  the vsock transport ops table
@@ -36,6 +38,8 @@
 extern domid_t yasmin_self;
 extern unsigned int yasmin_ring_kb;
 extern unsigned int yasmin_busy_poll_us;
+extern unsigned int yasmin_max_grants;
+extern unsigned int yasmin_max_peer_maps;
 extern struct workqueue_struct *yasmin_wq;
 extern const struct vsock_transport yasmin_transport;
 
@@ -56,6 +60,11 @@ enum yasmin_stat {
 	YASMIN_STAT_EVENTS_SENT,
 	YASMIN_STAT_EVENTS_RECEIVED,
 	YASMIN_STAT_RESETS,
+	YASMIN_STAT_GRANTS_LINGERING,	/* subset of GRANTS: closed, still mapped */
+	YASMIN_STAT_GRANTS_ABANDONED,	/* handed to the kernel's deferred list */
+	YASMIN_STAT_MAPS_LEAKED,	/* unmap failed: kept, never reused */
+	YASMIN_STAT_EVENTS_SPURIOUS,	/* events that brought nothing new */
+	YASMIN_STAT_REFUSED,		/* connections refused by a budget */
 	YASMIN_STAT_NR,
 };
 
@@ -71,6 +80,7 @@ void yasmin_stats_uninit(void);
 
 /* grant.c: local pages granted to one peer. */
 struct yasmin_grant_area {
+	domid_t peer;
 	unsigned int nr;
 	struct page **pages;
 	void **va;
@@ -79,7 +89,23 @@ struct yasmin_grant_area {
 
 int yasmin_grant_area_init(struct yasmin_grant_area *a, unsigned int nr,
 			   domid_t peer);
-void yasmin_grant_area_uninit(struct yasmin_grant_area *a);
+void yasmin_grant_area_uninit(struct yasmin_grant_area *a, u32 tag);
+unsigned int yasmin_grant_area_try_end(struct yasmin_grant_area *a);
+void yasmin_grant_area_abandon(struct yasmin_grant_area *a);
+
+/*
+ * linger.c: pages of a closed channel (tag = conn_id) or control page
+ * (tag = YASMIN_LINGER_CTRL) that the peer still maps. They stay granted
+ * and intact until the peer unmaps them, then they are freed; nothing is
+ * revoked under the peer's feet and nothing goes to the kernel's slow
+ * deferred list.
+ */
+#define YASMIN_LINGER_CTRL	0u
+void yasmin_linger_add(struct yasmin_grant_area *a, u32 tag);
+void yasmin_linger_reap(domid_t peer, u32 tag);
+bool yasmin_linger_holds(domid_t peer, u32 tag);
+void yasmin_linger_init(void);
+void yasmin_linger_uninit(void);
 
 /* grant.c: foreign pages mapped from one peer. */
 struct yasmin_map_area {
@@ -151,7 +177,12 @@ struct yasmin_peer {
 
 	spinlock_t conns_lock;
 	struct list_head conns;
-	struct list_head orphans;	/* closed channels the peer may map */
+
+	/* Pages this peer maps from us as acceptor: bounded by max_peer_maps. */
+	atomic_t maps;
+	/* Messages in txq, and how many of them answer the peer. */
+	unsigned int txq_len;
+	unsigned int txq_replies;
 
 	unsigned long pending;		/* YASMIN_PEER_* bits */
 	struct work_struct work;
@@ -160,12 +191,15 @@ struct yasmin_peer {
 
 #define YASMIN_PEER_XS		0	/* re-read XenStore */
 #define YASMIN_PEER_USE		1	/* a local socket wants the channel */
+#define YASMIN_PEER_EOI		2	/* an event awaits its lateeoi */
 
 struct yasmin_peer *yasmin_peer_get(domid_t domid);
 void yasmin_peer_kick(struct yasmin_peer *peer, int bit);
 void yasmin_peer_xs_changed(domid_t domid);
 int yasmin_ctrl_send(struct yasmin_peer *peer,
 		     const struct yasmin_ctrl_msg *msg);
+int yasmin_ctrl_reply(struct yasmin_peer *peer,
+		      const struct yasmin_ctrl_msg *msg);
 void yasmin_ctrl_cancel(struct yasmin_peer *peer, u32 conn_id);
 int yasmin_ctrl_init(void);
 void yasmin_ctrl_uninit(void);
@@ -187,6 +221,11 @@ struct yasmin_chan {
 	u32 tx_prod_val;			/* private copies */
 	u32 rx_cons_val;
 	struct yasmin_evtchn ev;
+	/* Indices seen by the last event: an event that changes neither is
+	 * spurious. Touched only by the interrupt handler.
+	 */
+	u32 irq_rx_prod;
+	u32 irq_tx_cons;
 };
 
 /* conn.c: transport state of one vsock socket (vsk->trans). */
@@ -197,6 +236,10 @@ struct yasmin_conn {
 	struct list_head peer_node;	/* in peer->conns */
 	u32 id;
 	enum yasmin_conn_state state;
+	u8 shut_sent;			/* YASMIN_SHUT_* we already sent */
+	unsigned int peer_maps;		/* charged to peer->maps (acceptor) */
+	bool broken;			/* the peer broke the channel */
+	struct work_struct broken_work;	/* resets it outside our callers */
 	struct yasmin_chan chan;
 };
 
@@ -210,9 +253,7 @@ int yasmin_chan_init_connector(struct yasmin_conn *c, domid_t peer,
 int yasmin_chan_init_acceptor(struct yasmin_conn *c, domid_t peer,
 			      const struct yasmin_ctrl_msg *msg);
 void yasmin_chan_uninit(struct yasmin_conn *c);
-void yasmin_chan_orphan(struct yasmin_conn *c);
-void yasmin_chan_reap(struct yasmin_peer *peer, u32 conn_id);
-void yasmin_chan_reap_all(struct yasmin_peer *peer);
+/* datapath.c */
 s64 yasmin_chan_has_data(struct yasmin_conn *c);
 s64 yasmin_chan_has_space(struct yasmin_conn *c);
 ssize_t yasmin_chan_enqueue(struct yasmin_conn *c, struct msghdr *msg,

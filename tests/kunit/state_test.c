@@ -12,12 +12,12 @@
 #define E YASMIN_CONN_CONNECTED
 #define X YASMIN_CONN_CLOSED
 
-/* rows: states; columns: CONNECT ACCEPT ACCEPTED SHUTDOWN RESET CLOSE */
-static const int state_expected[4][6] = {
-	[I] = { C, E, -EPROTO, -EPROTO, -EPROTO, X },
-	[C] = { C, -EPROTO, E, -EPROTO, X, X },
-	[E] = { -EISCONN, -EPROTO, -EPROTO, E, X, X },
-	[X] = { C, -EPROTO, -EPROTO, -EPROTO, X, X },
+/* rows: states; columns: CONNECT ACCEPT ACCEPTED SHUTDOWN RESET CLOSE ABORT */
+static const int state_expected[4][7] = {
+	[I] = { C, E, -EPROTO, -EPROTO, -EPROTO, X, -EINVAL },
+	[C] = { C, -EPROTO, E, -EPROTO, X, X, I },
+	[E] = { -EISCONN, -EPROTO, -EPROTO, E, X, X, -EINVAL },
+	[X] = { C, -EPROTO, -EPROTO, -EPROTO, X, X, I },
 };
 
 static void state_every_transition(struct kunit *test)

@@ -226,4 +226,11 @@ for c in sockets grants maps evtchns; do
 	v=$(echo "$now2" | sed -n "s/.*$c=\([0-9]*\).*/\1/p")
 	[ "$v" -le "$b" ] || note "guest2 at the end (reloaded): $c $v, baseline $b"
 done
+# Pages a peer still mapped at close linger until it lets go; at the end
+# nothing may linger, be abandoned or leak (counters of newer modules).
+for n in 1 2; do
+	x=$(guest $n 'for c in grants_lingering grants_abandoned maps_leaked; do [ -f /sys/module/yasmin/counters/$c ] && printf "%s=%s " $c $(cat /sys/module/yasmin/counters/$c); done; true')
+	echo "guest$n: ${x:-no lingering/abandoned/leaked counters}"
+	echo "$x" | grep -Eq '=[1-9]' && note "guest$n at the end: $x"
+done
 [ -z "$bad" ] || fail "churn left resources behind or failed:$bad"

@@ -231,6 +231,6 @@ done
 for n in 1 2; do
 	x=$(guest $n 'for c in grants_lingering grants_abandoned maps_leaked; do [ -f /sys/module/yasmin/counters/$c ] && printf "%s=%s " $c $(cat /sys/module/yasmin/counters/$c); done; true')
 	echo "guest$n: ${x:-no lingering/abandoned/leaked counters}"
-	echo "$x" | grep -Eq '=[1-9]' && note "guest$n at the end: $x"
+	if echo "$x" | grep -Eq '=[1-9]'; then note "guest$n at the end: $x"; fi
 done
 [ -z "$bad" ] || fail "churn left resources behind or failed:$bad"

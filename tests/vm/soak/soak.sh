@@ -38,7 +38,11 @@ for n in 1 2; do
 done
 g1 "yasmin-xfer -c $G2_CID -p $PORT -n 1M -d"
 g2 "yasmin-xfer -c $G1_CID -p $PORT -n 1M -d"
-sleep 0.5
+# Sockets still closing would make a baseline no idle host returns to.
+for n in 1 2; do
+	guest $n 'i=0; until [ "$(cat /sys/module/yasmin/counters/sockets)" = 0 ]; do i=$((i + 1)); [ $i -le 150 ] || exit 1; sleep 0.1; done' ||
+		fail "guest$n: sockets still open 15 s after the first transfers"
+done
 base1=$(counters 1)
 base2=$(counters 2)
 show "baseline"

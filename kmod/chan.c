@@ -199,8 +199,10 @@ void yasmin_chan_uninit(struct yasmin_conn *c)
 	} else {
 		yasmin_map_area_uninit(&ch->ring_map);
 		yasmin_map_area_uninit(&ch->intf_map);
-		if (c->peer && c->peer_maps)
+		if (c->peer && c->peer_maps) {
 			atomic_sub(c->peer_maps, &c->peer->maps);
+			atomic_dec(&c->peer->accepted);
+		}
 		c->peer_maps = 0;
 	}
 	ch->intf = NULL;

@@ -102,15 +102,66 @@ static void yasmin_conn_reset(struct yasmin_conn *c, int err)
 	yasmin_wake(sk);
 }
 
+/* A message waiting in a connection's inbox. */
+struct yasmin_rxmsg {
+	struct list_head node;
+	struct yasmin_ctrl_msg msg;
+};
+
+/*
+ * An honest peer sends a connection at most an ACCEPT, a SHUTDOWN per
+ * direction and a RESET; more waiting at once is a flood and resets it.
+ */
+#define YASMIN_INBOX_MAX	8
+
+static void yasmin_inbox_release(struct kref *ref)
+{
+	struct yasmin_inbox *in = container_of(ref, struct yasmin_inbox, ref);
+	struct yasmin_rxmsg *r, *tmp;
+
+	list_for_each_entry_safe(r, tmp, &in->msgs, node)
+		kfree(r);
+	kfree(in);
+}
+
+/*
+ * Have the inbox's work item run. Requires: the caller took a socket and
+ * an inbox reference, which the work item drops (or we do, if it was
+ * queued already and holds its own).
+ */
+static void yasmin_inbox_kick(struct yasmin_inbox *in)
+{
+	if (!queue_work(yasmin_wq, &in->work)) {
+		sock_put(in->sk);
+		kref_put(&in->ref, yasmin_inbox_release);
+	}
+}
+
+/*
+ * References to @c's inbox and socket, unless the socket is already on
+ * its way to being freed. Requires: peer->conns_lock held (so @c, which
+ * is on peer->conns, is not freed meanwhile).
+ */
+static struct yasmin_inbox *yasmin_inbox_get(struct yasmin_conn *c)
+{
+	struct yasmin_inbox *in = c->inbox;
+
+	if (!refcount_inc_not_zero(&in->sk->sk_refcnt))
+		return NULL;
+	kref_get(&in->ref);
+	return in;
+}
+
 /*
  * The peer broke the protocol on this socket. The reader or writer sees
  * EPROTO at once; the teardown (unmapping, unbinding, the RESET) needs to
- * sleep and runs from the work item, since we may be called from
+ * sleep and runs from the inbox work item, since we may be called from
  * has_data() after the core's prepare_to_wait(). Requires: sk_lock held.
  */
 void yasmin_conn_broken(struct yasmin_conn *c, const char *why)
 {
 	struct sock *sk = sk_vsock(c->vsk);
+	struct yasmin_inbox *in = c->inbox;
 
 	sock_owned_by_me(sk);
 	if (c->broken)
@@ -121,58 +172,130 @@ void yasmin_conn_broken(struct yasmin_conn *c, const char *why)
 			    c->vsk->local_addr.svm_port, why);
 	sk->sk_err = EPROTO;
 	sk_error_report(sk);
+	spin_lock(&in->lock);
+	in->broken = true;
+	spin_unlock(&in->lock);
 	sock_hold(sk);
-	if (!queue_work(yasmin_wq, &c->broken_work))
-		sock_put(sk);
-}
-
-static void yasmin_conn_broken_work(struct work_struct *work)
-{
-	struct yasmin_conn *c = container_of(work, struct yasmin_conn,
-					     broken_work);
-	struct sock *sk = sk_vsock(c->vsk);
-
-	lock_sock(sk);
-	/* A new connect() may have replaced the broken attempt meanwhile. */
-	if (c->broken && (c->state == YASMIN_CONN_CONNECTED ||
-			  c->state == YASMIN_CONN_CONNECTING)) {
-		/* Let go of the channel first, then say so. */
-		yasmin_conn_reset(c, EPROTO);
-		yasmin_conn_send(c, YASMIN_MSG_RESET, 0);
-	}
-	release_sock(sk);
-	sock_put(sk);
+	kref_get(&in->ref);
+	yasmin_inbox_kick(in);
 }
 
 /*
- * yasmin_conn_reset_peer() - reset every socket talking to @peer.
- * Requires: peer->lock held (so no new session can start meanwhile).
+ * yasmin_conn_reset_peer() - reset every socket talking to @peer, each in
+ * its own work item. Requires: peer->lock held (so no new session can
+ * start meanwhile).
  */
 void yasmin_conn_reset_peer(struct yasmin_peer *peer, int err)
 {
+	struct yasmin_inbox *in;
 	struct yasmin_conn *c;
-	struct sock *sk;
 
 	lockdep_assert_held(&peer->lock);
-	for (;;) {
-		spin_lock(&peer->conns_lock);
-		c = list_first_entry_or_null(&peer->conns, struct yasmin_conn,
-					     peer_node);
-		if (!c) {
-			spin_unlock(&peer->conns_lock);
-			return;
-		}
-		sk = sk_vsock(c->vsk);
-		sock_hold(sk);
-		spin_unlock(&peer->conns_lock);
-
-		lock_sock(sk);
-		/* Released meanwhile? Then it is off the list already. */
-		if (!list_empty(&c->peer_node))
-			yasmin_conn_reset(c, err);
-		release_sock(sk);
-		sock_put(sk);
+	spin_lock(&peer->conns_lock);
+	list_for_each_entry(c, &peer->conns, peer_node) {
+		in = yasmin_inbox_get(c);
+		if (!in)
+			continue;
+		spin_lock(&in->lock);
+		in->gone_err = err;
+		spin_unlock(&in->lock);
+		yasmin_inbox_kick(in);
 	}
+	spin_unlock(&peer->conns_lock);
+}
+
+static void yasmin_conn_rx_locked(struct yasmin_conn *c,
+				  const struct yasmin_ctrl_msg *m);
+
+static void yasmin_inbox_work(struct work_struct *work)
+{
+	struct yasmin_inbox *in = container_of(work, struct yasmin_inbox,
+					       work);
+	struct sock *sk = in->sk;
+	struct yasmin_rxmsg *r, *tmp;
+	struct yasmin_conn *c;
+	bool flooded, broken;
+	LIST_HEAD(msgs);
+	int gone;
+
+	lock_sock(sk);
+	spin_lock(&in->lock);
+	list_splice_init(&in->msgs, &msgs);
+	in->nr = 0;
+	gone = in->gone_err;
+	in->gone_err = 0;
+	flooded = in->flooded;
+	in->flooded = false;
+	broken = in->broken;
+	in->broken = false;
+	/* Stable under sk_lock: only destruct clears it, under both. */
+	c = in->conn;
+	spin_unlock(&in->lock);
+	if (c) {
+		list_for_each_entry(r, &msgs, node)
+			yasmin_conn_rx_locked(c, &r->msg);
+		if (flooded)
+			yasmin_conn_broken(c, "control message flood");
+		/* A new connect() may have replaced the broken attempt. */
+		if (broken && c->broken &&
+		    (c->state == YASMIN_CONN_CONNECTED ||
+		     c->state == YASMIN_CONN_CONNECTING)) {
+			/* Let go of the channel first, then say so. */
+			yasmin_conn_reset(c, EPROTO);
+			yasmin_conn_send(c, YASMIN_MSG_RESET, 0);
+		}
+		if (gone)
+			yasmin_conn_reset(c, gone);
+	}
+	release_sock(sk);
+	list_for_each_entry_safe(r, tmp, &msgs, node)
+		kfree(r);
+	sock_put(sk);
+	kref_put(&in->ref, yasmin_inbox_release);
+}
+
+/*
+ * Hand a message about an existing connection to its socket's work item.
+ * Requires: peer->lock held.
+ */
+static void yasmin_conn_post(struct yasmin_peer *peer,
+			     const struct yasmin_ctrl_msg *m)
+{
+	struct yasmin_rxmsg *r = kmalloc(sizeof(*r), GFP_KERNEL);
+	struct yasmin_inbox *in = NULL;
+	struct vsock_sock *vsk;
+	struct yasmin_conn *c;
+
+	spin_lock(&peer->conns_lock);
+	list_for_each_entry(c, &peer->conns, peer_node) {
+		vsk = c->vsk;
+		if (c->id == m->conn_id &&
+		    vsk->local_addr.svm_port == m->dst_port &&
+		    vsk->remote_addr.svm_port == m->src_port) {
+			in = yasmin_inbox_get(c);
+			break;
+		}
+	}
+	spin_unlock(&peer->conns_lock);
+	if (!in) {
+		kfree(r);
+		/* An ACCEPT nobody takes must not leave the peer waiting. */
+		if (m->type == YASMIN_MSG_ACCEPT)
+			yasmin_conn_reply_reset(peer, m);
+		return;
+	}
+	spin_lock(&in->lock);
+	if (r && in->nr < YASMIN_INBOX_MAX) {
+		r->msg = *m;
+		list_add_tail(&r->node, &in->msgs);
+		in->nr++;
+		r = NULL;
+	} else {
+		in->flooded = true;
+	}
+	spin_unlock(&in->lock);
+	kfree(r);
+	yasmin_inbox_kick(in);
 }
 
 int yasmin_conn_init(struct vsock_sock *vsk, struct vsock_sock *psk)
@@ -181,10 +304,20 @@ int yasmin_conn_init(struct vsock_sock *vsk, struct vsock_sock *psk)
 
 	if (!c)
 		return -ENOMEM;
+	c->inbox = kzalloc(sizeof(*c->inbox), GFP_KERNEL);
+	if (!c->inbox) {
+		kfree(c);
+		return -ENOMEM;
+	}
+	kref_init(&c->inbox->ref);
+	spin_lock_init(&c->inbox->lock);
+	INIT_LIST_HEAD(&c->inbox->msgs);
+	INIT_WORK(&c->inbox->work, yasmin_inbox_work);
+	c->inbox->conn = c;
+	c->inbox->sk = sk_vsock(vsk);
 	c->vsk = vsk;
 	c->state = YASMIN_CONN_IDLE;
 	INIT_LIST_HEAD(&c->peer_node);
-	INIT_WORK(&c->broken_work, yasmin_conn_broken_work);
 	vsk->trans = c;
 	yasmin_stat_add(YASMIN_STAT_SOCKETS, 1);
 	return 0;
@@ -198,6 +331,15 @@ void yasmin_conn_destruct(struct vsock_sock *vsk)
 		return;
 	yasmin_conn_detach(c);
 	yasmin_chan_uninit(c);
+	/*
+	 * We run either at the socket's last reference (no inbox work is
+	 * queued: it would hold one) or under sk_lock when the socket moves
+	 * to another transport: either way no inbox work is using c.
+	 */
+	spin_lock(&c->inbox->lock);
+	c->inbox->conn = NULL;
+	spin_unlock(&c->inbox->lock);
+	kref_put(&c->inbox->ref, yasmin_inbox_release);
 	vsk->trans = NULL;
 	kfree(c);
 	yasmin_stat_add(YASMIN_STAT_SOCKETS, -1);
@@ -283,13 +425,20 @@ int yasmin_conn_connect(struct vsock_sock *vsk)
 	if (order < 0)
 		return order;
 
-	peer = yasmin_peer_get(domid);
-	if (!peer)
-		return -ENOMEM;
-	if (!READ_ONCE(peer->up) && !yasmin_xs_pair_exists(domid)) {
-		pr_warn_ratelimited("no rendezvous with domain %u: run 'yasmin-xs setup %u %u' in dom0\n",
-				    domid, yasmin_self, domid);
-		return -EHOSTUNREACH;
+	/*
+	 * A peer object only for a domain dom0 paired us with: connecting to
+	 * every CID must not make us allocate for each.
+	 */
+	peer = yasmin_peer_find(domid);
+	if (!peer || !READ_ONCE(peer->up)) {
+		if (!yasmin_xs_pair_exists(domid)) {
+			pr_warn_ratelimited("no rendezvous with domain %u: run 'yasmin-xs setup %u %u' in dom0\n",
+					    domid, yasmin_self, domid);
+			return -EHOSTUNREACH;
+		}
+		peer = yasmin_peer_get(domid);
+		if (!peer)
+			return -ENOMEM;
 	}
 
 	err = yasmin_chan_init_connector(c, domid, order, &msg);
@@ -392,8 +541,18 @@ static void yasmin_conn_rx_connect(struct yasmin_peer *peer,
 				    peer->domid, maps, yasmin_max_peer_maps);
 		goto drop_child;
 	}
+	/* Each costs an event channel too, of which a guest has few. */
+	if (atomic_inc_return(&peer->accepted) > yasmin_max_peer_conns) {
+		atomic_dec(&peer->accepted);
+		atomic_sub(maps, &peer->maps);
+		yasmin_stat_add(YASMIN_STAT_REFUSED, 1);
+		pr_warn_ratelimited("domain %u: refusing a connection past max_peer_conns=%u\n",
+				    peer->domid, yasmin_max_peer_conns);
+		goto drop_child;
+	}
 	err = yasmin_chan_init_acceptor(c, peer->domid, m);
 	if (err) {
+		atomic_dec(&peer->accepted);
 		atomic_sub(maps, &peer->maps);
 		goto drop_child;
 	}
@@ -422,46 +581,19 @@ refuse:
 }
 
 /*
- * yasmin_conn_rx() - one validated control message from @peer.
- * Requires: peer->lock held.
+ * One message about connection @c, in its inbox work item.
+ * Requires: sk_lock held.
  */
-void yasmin_conn_rx(struct yasmin_peer *peer, const struct yasmin_ctrl_msg *m)
+static void yasmin_conn_rx_locked(struct yasmin_conn *c,
+				  const struct yasmin_ctrl_msg *m)
 {
-	struct sockaddr_vm src, dst;
-	struct vsock_sock *vsk;
-	struct yasmin_conn *c;
-	struct sock *sk;
+	struct vsock_sock *vsk = c->vsk;
+	struct sock *sk = sk_vsock(vsk);
 	int ev, next;
 
-	lockdep_assert_held(&peer->lock);
-	vsock_addr_init(&src, yasmin_domid_to_cid(peer->domid), m->src_port);
-	vsock_addr_init(&dst, yasmin_domid_to_cid(yasmin_self), m->dst_port);
-
-	if (m->type == YASMIN_MSG_CONNECT) {
-		yasmin_conn_rx_connect(peer, m, &src, &dst);
+	sock_owned_by_me(sk);
+	if (c->id != m->conn_id || !c->peer)
 		return;
-	}
-
-	/* Whatever it says, the peer may be done with a channel we closed. */
-	yasmin_linger_reap(peer->domid, m->conn_id);
-
-	sk = vsock_find_connected_socket(&src, &dst);
-	if (!sk)
-		sk = vsock_find_bound_socket(&dst);	/* still connecting */
-	if (!sk) {
-		if (m->type == YASMIN_MSG_ACCEPT)
-			yasmin_conn_reply_reset(peer, m);
-		return;
-	}
-
-	lock_sock(sk);
-	vsk = vsock_sk(sk);
-	c = vsk->transport == &yasmin_transport ? yasmin_conn(vsk) : NULL;
-	if (!c || c->peer != peer || c->id != m->conn_id) {
-		if (m->type == YASMIN_MSG_ACCEPT)
-			yasmin_conn_reply_reset(peer, m);
-		goto out;
-	}
 	ev = m->type == YASMIN_MSG_ACCEPT ? YASMIN_EV_ACCEPTED :
 	     m->type == YASMIN_MSG_RESET ? YASMIN_EV_RESET : YASMIN_EV_SHUTDOWN;
 	next = yasmin_conn_next(c->state, ev);
@@ -475,19 +607,19 @@ void yasmin_conn_rx(struct yasmin_peer *peer, const struct yasmin_ctrl_msg *m)
 			yasmin_conn_broken(c, "impossible control message");
 		/* An ACCEPT we cannot use must not leave the peer waiting. */
 		else if (ev == YASMIN_EV_ACCEPTED)
-			yasmin_conn_reply_reset(peer, m);
-		goto out;
+			yasmin_conn_reply_reset(c->peer, m);
+		return;
 	}
 
 	switch (ev) {
 	case YASMIN_EV_ACCEPTED:
-		if (sk->sk_state != TCP_SYN_SENT) {
+		if (sk->sk_state != TCP_SYN_SENT || !sk->sk_socket) {
 			/* connect() gave up (timeout, signal) meanwhile. */
-			yasmin_conn_reply_reset(peer, m);
+			yasmin_conn_reply_reset(c->peer, m);
 			break;
 		}
 		c->state = next;
-		vsk->local_addr.svm_cid = dst.svm_cid;
+		vsk->local_addr.svm_cid = yasmin_domid_to_cid(yasmin_self);
 		sk->sk_state = TCP_ESTABLISHED;
 		sk->sk_socket->state = SS_CONNECTED;
 		vsock_insert_connected(vsk);
@@ -502,7 +634,27 @@ void yasmin_conn_rx(struct yasmin_peer *peer, const struct yasmin_ctrl_msg *m)
 		yasmin_wake(sk);
 		break;
 	}
-out:
-	release_sock(sk);
-	sock_put(sk);
+}
+
+/*
+ * yasmin_conn_rx() - one validated control message from @peer. A CONNECT
+ * is served here; anything else goes to its connection's inbox.
+ * Requires: peer->lock held.
+ */
+void yasmin_conn_rx(struct yasmin_peer *peer, const struct yasmin_ctrl_msg *m)
+{
+	struct sockaddr_vm src, dst;
+
+	lockdep_assert_held(&peer->lock);
+	if (m->type == YASMIN_MSG_CONNECT) {
+		vsock_addr_init(&src, yasmin_domid_to_cid(peer->domid),
+				m->src_port);
+		vsock_addr_init(&dst, yasmin_domid_to_cid(yasmin_self),
+				m->dst_port);
+		yasmin_conn_rx_connect(peer, m, &src, &dst);
+		return;
+	}
+	/* Whatever it says, the peer may be done with a channel we closed. */
+	yasmin_linger_reap(peer->domid, m->conn_id);
+	yasmin_conn_post(peer, m);
 }

@@ -536,8 +536,12 @@ static unsigned int yasmin_ctrl_rx(struct yasmin_peer *peer)
 		    xchg(&idx->want_space, YASMIN_NOTIFY_OFF))
 			yasmin_evtchn_notify(&peer->ev);
 	}
+	/*
+	 * More waiting: come back a tick later, so a peer that produces
+	 * without pause gets YASMIN_CTRL_BUDGET messages a tick, not a CPU.
+	 */
 	if (!budget)
-		queue_work(yasmin_wq, &peer->work);
+		queue_delayed_work(yasmin_wq, &peer->rx_later, 1);
 	return consumed;
 }
 
@@ -604,13 +608,41 @@ out:
 	mutex_unlock(&peer->lock);
 }
 
+static void yasmin_peer_rx_later(struct work_struct *work)
+{
+	struct yasmin_peer *peer = container_of(to_delayed_work(work),
+						struct yasmin_peer, rx_later);
+
+	queue_work(yasmin_wq, &peer->work);
+}
+
 void yasmin_peer_kick(struct yasmin_peer *peer, int bit)
 {
 	set_bit(bit, &peer->pending);
 	queue_work(yasmin_wq, &peer->work);
 }
 
-/* The peer object for @domid, created on first use; lives until unload. */
+/* The peer object for @domid if it exists. */
+struct yasmin_peer *yasmin_peer_find(domid_t domid)
+{
+	struct yasmin_peer *peer, *found = NULL;
+
+	mutex_lock(&yasmin_peers_lock);
+	list_for_each_entry(peer, &yasmin_peers, node) {
+		if (peer->domid == domid) {
+			found = peer;
+			break;
+		}
+	}
+	mutex_unlock(&yasmin_peers_lock);
+	return found;
+}
+
+/*
+ * The peer object for @domid, created on first use; lives until unload.
+ * Only domains dom0 paired with us get one (see yasmin_conn_connect()), so
+ * there are at most as many as dom0 allows.
+ */
 struct yasmin_peer *yasmin_peer_get(domid_t domid)
 {
 	struct yasmin_peer *peer;
@@ -632,6 +664,7 @@ struct yasmin_peer *yasmin_peer_get(domid_t domid)
 	INIT_LIST_HEAD(&peer->conns);
 	INIT_WORK(&peer->work, yasmin_peer_work);
 	INIT_DELAYED_WORK(&peer->liveness, yasmin_peer_liveness);
+	INIT_DELAYED_WORK(&peer->rx_later, yasmin_peer_rx_later);
 	list_add(&peer->node, &yasmin_peers);
 	yasmin_stat_add(YASMIN_STAT_PEERS, 1);
 out:
@@ -645,6 +678,17 @@ void yasmin_peer_xs_changed(domid_t domid)
 
 	if (peer)
 		yasmin_peer_kick(peer, YASMIN_PEER_XS);
+}
+
+/* Every peer we know re-reads XenStore (our directory changed whole). */
+void yasmin_peers_xs_changed_all(void)
+{
+	struct yasmin_peer *peer;
+
+	mutex_lock(&yasmin_peers_lock);
+	list_for_each_entry(peer, &yasmin_peers, node)
+		yasmin_peer_kick(peer, YASMIN_PEER_XS);
+	mutex_unlock(&yasmin_peers_lock);
 }
 
 int yasmin_ctrl_init(void)
@@ -671,6 +715,7 @@ void yasmin_ctrl_uninit(void)
 	yasmin_linger_uninit();
 	list_for_each_entry_safe(peer, tmp, &yasmin_peers, node) {
 		cancel_delayed_work_sync(&peer->liveness);
+		cancel_delayed_work_sync(&peer->rx_later);
 		cancel_work_sync(&peer->work);
 		if (!peer->owner)
 			yasmin_xs_remove(peer->domid, "request");

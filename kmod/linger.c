@@ -39,7 +39,7 @@ static bool yasmin_linger_stopped;
 
 /*
  * Try to end an entry's grants. True when nothing is left; the caller then
- * frees it. Requires: the entry is off the list (owned by the caller).
+ * frees it. Requires: yasmin_linger_lock held, or the entry off the list.
  */
 static bool yasmin_linger_try(struct yasmin_linger *l)
 {
@@ -85,30 +85,22 @@ void yasmin_linger_add(struct yasmin_grant_area *a, u32 tag)
 }
 
 /*
- * Take the entries of @peer tagged @tag (all of them when @all) off the
- * list and try each; put back what is still mapped.
+ * Try the entries of @peer tagged @tag (all of them when @all) and free
+ * those the peer let go entirely. The tries run under the lock, so an
+ * entry is never missing from the list while it still holds pages.
  */
 static void yasmin_linger_retry(domid_t peer, u32 tag, bool all)
 {
 	struct yasmin_linger *l, *tmp;
-	LIST_HEAD(mine);
 	LIST_HEAD(done);
 
 	spin_lock(&yasmin_linger_lock);
 	list_for_each_entry_safe(l, tmp, &yasmin_lingering, node) {
-		if (all || (l->area.peer == peer && l->tag == tag))
-			list_move_tail(&l->node, &mine);
-	}
-	spin_unlock(&yasmin_linger_lock);
-	if (list_empty(&mine))
-		return;
-
-	list_for_each_entry_safe(l, tmp, &mine, node) {
+		if (!all && (l->area.peer != peer || l->tag != tag))
+			continue;
 		if (yasmin_linger_try(l))
 			list_move_tail(&l->node, &done);
 	}
-	spin_lock(&yasmin_linger_lock);
-	list_splice_tail(&mine, &yasmin_lingering);
 	spin_unlock(&yasmin_linger_lock);
 
 	list_for_each_entry_safe(l, tmp, &done, node) {

@@ -40,6 +40,11 @@ module_param_named(max_peer_maps, yasmin_max_peer_maps, uint, 0444);
 MODULE_PARM_DESC(max_peer_maps,
 		 "most pages one peer domain's connections may make us map (default 0: a quarter of this guest's memory)");
 
+unsigned int yasmin_max_peer_conns = 1024;
+module_param_named(max_peer_conns, yasmin_max_peer_conns, uint, 0444);
+MODULE_PARM_DESC(max_peer_conns,
+		 "most connections one peer domain may open to us at once, each costing an event channel (default 1024)");
+
 /* Defaults that follow the guest: its grant table and its memory. */
 static void yasmin_size_budgets(void)
 {
@@ -117,9 +122,10 @@ static int __init yasmin_init(void)
 			pr_err("vsock_core_register failed: %d\n", err);
 		goto err_xs;
 	}
-	pr_info("loaded: domain %u, vsock CID %u, default ring %u KiB, max_grants %u, max_peer_maps %u\n",
+	pr_info("loaded: domain %u, vsock CID %u, default ring %u KiB, max_grants %u, max_peer_maps %u, max_peer_conns %u\n",
 		yasmin_self, yasmin_domid_to_cid(yasmin_self), yasmin_ring_kb,
-		yasmin_max_grants, yasmin_max_peer_maps);
+		yasmin_max_grants, yasmin_max_peer_maps,
+		yasmin_max_peer_conns);
 	return 0;
 
 err_xs:

@@ -168,9 +168,11 @@ static void yasmin_xs_changed(struct xenbus_watch *watch, const char *path,
 	/*
 	 * Registering the watch fires it once on our directory itself: look
 	 * at every peer, so a request written while we were not loaded is
-	 * still answered.
+	 * still answered. It fires again if dom0 removes the directory
+	 * whole: then every peer we know must look again and close.
 	 */
 	if (!strcmp(path, yasmin_xs_self_dir)) {
+		yasmin_peers_xs_changed_all();
 		yasmin_xs_scan();
 		return;
 	}

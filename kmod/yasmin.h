@@ -40,6 +40,7 @@ extern unsigned int yasmin_ring_kb;
 extern unsigned int yasmin_busy_poll_us;
 extern unsigned int yasmin_max_grants;
 extern unsigned int yasmin_max_peer_maps;
+extern unsigned int yasmin_max_peer_conns;
 extern struct workqueue_struct *yasmin_wq;
 extern const struct vsock_transport yasmin_transport;
 
@@ -178,8 +179,13 @@ struct yasmin_peer {
 	spinlock_t conns_lock;
 	struct list_head conns;
 
-	/* Pages this peer maps from us as acceptor: bounded by max_peer_maps. */
+	/*
+	 * What this peer's connections cost us as acceptor: pages mapped
+	 * (bounded by max_peer_maps) and connections, each with an event
+	 * channel (bounded by max_peer_conns).
+	 */
 	atomic_t maps;
+	atomic_t accepted;
 	/* Messages in txq, and how many of them answer the peer. */
 	unsigned int txq_len;
 	unsigned int txq_replies;
@@ -187,15 +193,18 @@ struct yasmin_peer {
 	unsigned long pending;		/* YASMIN_PEER_* bits */
 	struct work_struct work;
 	struct delayed_work liveness;
+	struct delayed_work rx_later;	/* the ring had more than a budget */
 };
 
 #define YASMIN_PEER_XS		0	/* re-read XenStore */
 #define YASMIN_PEER_USE		1	/* a local socket wants the channel */
 #define YASMIN_PEER_EOI		2	/* an event awaits its lateeoi */
 
+struct yasmin_peer *yasmin_peer_find(domid_t domid);
 struct yasmin_peer *yasmin_peer_get(domid_t domid);
 void yasmin_peer_kick(struct yasmin_peer *peer, int bit);
 void yasmin_peer_xs_changed(domid_t domid);
+void yasmin_peers_xs_changed_all(void);
 int yasmin_ctrl_send(struct yasmin_peer *peer,
 		     const struct yasmin_ctrl_msg *msg);
 int yasmin_ctrl_reply(struct yasmin_peer *peer,
@@ -230,6 +239,27 @@ struct yasmin_chan {
 
 /* conn.c: transport state of one vsock socket (vsk->trans). */
 
+/*
+ * Control messages for one connection wait here for the socket's own work
+ * item, which takes the socket lock. The peer's work item never waits for
+ * a socket lock, so a user stalled inside a socket call (a page fault on
+ * userfaultfd memory, say) delays only that socket, not every connection
+ * with the peer. Lives apart from yasmin_conn: a queued work item may
+ * outlive the conn when the socket moves to another transport.
+ */
+struct yasmin_inbox {
+	struct kref ref;		/* the conn's, and a queued work's */
+	spinlock_t lock;
+	struct yasmin_conn *conn;	/* NULL once destructed; see conn.c */
+	struct sock *sk;
+	struct list_head msgs;
+	unsigned int nr;
+	int gone_err;			/* the peer's session ended */
+	bool flooded;			/* the peer sent more than can be */
+	bool broken;			/* conn is broken: tear it down */
+	struct work_struct work;
+};
+
 struct yasmin_conn {
 	struct vsock_sock *vsk;
 	struct yasmin_peer *peer;	/* set once connecting or accepted */
@@ -239,7 +269,7 @@ struct yasmin_conn {
 	u8 shut_sent;			/* YASMIN_SHUT_* we already sent */
 	unsigned int peer_maps;		/* charged to peer->maps (acceptor) */
 	bool broken;			/* the peer broke the channel */
-	struct work_struct broken_work;	/* resets it outside our callers */
+	struct yasmin_inbox *inbox;
 	struct yasmin_chan chan;
 };
 

@@ -7,6 +7,8 @@
 step "guest2 serves 4 MiB of zeros per connection"
 g2 'socat -d -d VSOCK-LISTEN:5600,fork,reuseaddr SYSTEM:"head -c 4194304 /dev/zero" > /tmp/unread-s.log 2>&1 &'
 wait_log 2 /tmp/unread-s.log 'listening on'
+# one connection first, so the control channel is part of the baseline
+g1 "socat -u VSOCK-CONNECT:$G2_CID:5600 - | head -c 1 > /dev/null"
 # grants maps evtchns of guest N, one line
 counts() { guest "$1" 'echo $(yasmin-stat grants) $(yasmin-stat maps) $(yasmin-stat evtchns)'; }
 base_g1=$(counts 1)

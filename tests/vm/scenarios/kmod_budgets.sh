@@ -1,0 +1,84 @@
+# kmod_budgets: the resource caps a user or a peer runs into. max_grants
+# bounds what all sockets may grant (connect fails with ENOBUFS and the log
+# says why); max_peer_maps bounds what one peer's CONNECTs may make us map
+# (refused, the client sees a reset). Counters return to baseline after.
+# Default rings cost 2 + 2 * 128 = 258 pages per connection.
+counts() { guest "$1" 'echo $(yasmin-stat grants) $(yasmin-stat maps) $(yasmin-stat evtchns) $(yasmin-stat sockets)'; }
+reload() { guest "$1" "rmmod yasmin && insmod /opt/yasmin/yasmin.ko $2"; }
+# guest2: port 5700 holds each connection 60 s, port 5701 closes at once
+servers() {
+	g2 'socat -d -d VSOCK-LISTEN:5700,fork,reuseaddr EXEC:"sleep 60" > /tmp/budget-hold.log 2>&1 &
+	    socat -d -d VSOCK-LISTEN:5701,fork,reuseaddr EXEC:true > /tmp/budget-quick.log 2>&1 &'
+	wait_log 2 /tmp/budget-hold.log 'listening on'
+	wait_log 2 /tmp/budget-quick.log 'listening on'
+}
+# one connection to 5701, retried while the control channel comes back
+# after a reload (a connect gives up after 2 s)
+warm() { g1 "i=0; until socat -u VSOCK-CONNECT:$G2_CID:5701 - > /dev/null 2>&1; do i=\$((i + 1)); [ \$i -lt 10 ] || exit 1; sleep 0.5; done"; }
+# hold N connections from guest1 to 5700, tagged TAG
+hold() { i=1; while [ $i -le "$1" ]; do g1 "socat -u VSOCK-CONNECT:$G2_CID:5700 EXEC:'sleep 60' > /tmp/budget-$2$i.log 2>&1 &"; i=$((i + 1)); done; }
+# wait up to 10 s until guest N's counter NAME reads VALUE
+wait_stat() { i=0; until [ "$(guest "$1" yasmin-stat "$2")" = "$3" ] || [ $i -ge 100 ]; do sleep 0.1; i=$((i + 1)); done; }
+settle() {
+	i=0
+	until [ "$(counts 1)" = "$1" ] && [ "$(counts 2)" = "$2" ] || [ $i -ge 30 ]; do sleep 0.1; i=$((i + 1)); done
+	assert_eq "$(counts 1)" "$1" "guest1 grants maps evtchns sockets"
+	assert_eq "$(counts 2)" "$2" "guest2 grants maps evtchns sockets"
+}
+
+step "guest1 with max_grants=1000: three connections fit, the fourth gets ENOBUFS"
+servers
+reload 1 max_grants=1000
+warm
+base1=$(counts 1)
+base2=$(counts 2)
+echo "baseline (grants maps evtchns sockets): guest1 $base1, guest2 $base2"
+hold 3 a
+wait_stat 1 sockets 3
+assert_eq "$(g1 yasmin-stat grants)" $(( ${base1%% *} + 3 * 258 )) "guest1 grants with 3 connections"
+rc=0
+out=$(g1 "socat -u VSOCK-CONNECT:$G2_CID:5701 - 2>&1") || rc=$?
+echo "fourth connect: rc=$rc $out"
+[ "$rc" != 0 ] || fail "the fourth connection was accepted past max_grants"
+assert_grep "No buffer space available" "$out"
+assert_grep "would pass max_grants=1000" "$(g1 'dmesg | tail -n 20')"
+assert_eq "$(g1 yasmin-stat refused)" 1 "guest1 refused counter"
+
+step "the clients go: both guests return to baseline"
+g1 'killall socat; true'
+g2 'pkill -f "sleep 60"; true'
+settle "$base1" "$base2"
+
+step "guest1 back to default budgets: four connections fit"
+reload 1 ''
+warm
+hold 4 b
+wait_stat 1 sockets 4
+assert_eq "$(g1 yasmin-stat sockets)" 4 "guest1 sockets with default max_grants"
+g1 'killall socat; true'
+g2 'killall socat; true'
+
+step "guest2 with max_peer_maps=600: guest1's third connection is refused"
+reload 2 max_peer_maps=600
+servers
+warm
+base1=$(counts 1)
+base2=$(counts 2)
+hold 2 c
+i=0
+until [ "$(g2 yasmin-stat maps)" = $(( $(echo "$base2" | cut -d' ' -f2) + 2 * 258 )) ] || [ $i -ge 100 ]; do sleep 0.1; i=$((i + 1)); done
+assert_eq "$(g2 yasmin-stat maps)" $(( $(echo "$base2" | cut -d' ' -f2) + 2 * 258 )) "guest2 maps with two connections"
+rc=0
+out=$(g1 "socat -u VSOCK-CONNECT:$G2_CID:5701 - 2>&1") || rc=$?
+echo "third connect: rc=$rc $out"
+[ "$rc" != 0 ] || fail "the third connection was accepted past max_peer_maps"
+assert_grep "past max_peer_maps=600" "$(g2 'dmesg | tail -n 20')"
+assert_eq "$(g2 yasmin-stat refused)" 1 "guest2 refused counter"
+
+step "everything goes; both guests return to baseline, nothing lingers"
+g1 'killall socat; true'
+g2 'pkill -f "sleep 60"; true'
+settle "$base1" "$base2"
+assert_eq "$(g1 yasmin-stat grants_lingering)" 0 "guest1 pages lingering"
+g2 'killall socat; true'
+reload 2 ''

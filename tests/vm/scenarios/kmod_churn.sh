@@ -114,6 +114,28 @@ server_start() { # N
 	wait_log "$1" /tmp/churn-s.log 'listening on port'
 }
 
+# Budgets that would refuse the concurrent phase before the guest runs
+# out of anything (max_peer_conns, max_evtchns, where the module has them)
+# are raised for this scenario by loading yasmin.ko again in both guests;
+# the end of the scenario loads it with its defaults. vmctl gives guests
+# 4,096 event channels, so 1,000 sockets fit.
+MODARGS=
+for prm in max_peer_conns max_evtchns; do
+	v=$(g1 "cat /sys/module/yasmin/parameters/$prm 2>/dev/null; true")
+	if [ -n "$v" ] && [ "$v" -lt $((N_CONC + 64)) ]; then
+		MODARGS="$MODARGS $prm=$((N_CONC + 64))"
+	fi
+done
+step "idle guests; yasmin.ko loaded again in both${MODARGS:+ with$MODARGS}"
+for n in 1 2; do
+	guest $n 'i=0; until [ "$(cat /sys/module/yasmin/counters/sockets)" = 0 ]; do i=$((i + 1)); [ $i -le 150 ] || exit 1; sleep 0.1; done' ||
+		note "guest$n: $(guest $n 'cat /sys/module/yasmin/counters/sockets') sockets still open 15 s into the scenario"
+done
+for n in 1 2; do
+	guest $n "rmmod yasmin && insmod /opt/yasmin/yasmin.ko$MODARGS" ||
+		fail "guest$n: yasmin.ko could not be loaded again ($(guest $n 'dmesg | grep yasmin | tail -n 2'))"
+done
+
 step "churn servers on both guests; one verified transfer each way sets up the control channel"
 server_start 1
 server_start 2
@@ -188,7 +210,7 @@ if g2 'rmmod yasmin'; then
 		v=$(echo "$now1" | sed -n "s/.*$c=\([0-9]*\).*/\1/p")
 		[ "$v" -le "$b" ] || note "connect-timeout: guest1 $c $v 2 s after, $b before"
 	done
-	g2 'insmod /opt/yasmin/yasmin.ko'
+	g2 "insmod /opt/yasmin/yasmin.ko$MODARGS"
 else
 	note "rmmod yasmin refused on guest2 with $(g2 'cat /sys/module/yasmin/counters/sockets') sockets: connect-timeout not run"
 fi
@@ -232,5 +254,8 @@ for n in 1 2; do
 	x=$(guest $n 'for c in grants_lingering grants_abandoned maps_leaked; do [ -f /sys/module/yasmin/counters/$c ] && printf "%s=%s " $c $(cat /sys/module/yasmin/counters/$c); done; true')
 	echo "guest$n: ${x:-no lingering/abandoned/leaked counters}"
 	if echo "$x" | grep -Eq '=[1-9]'; then note "guest$n at the end: $x"; fi
+done
+for n in 1 2; do
+	guest $n 'rmmod yasmin && insmod /opt/yasmin/yasmin.ko' || note "guest$n: yasmin.ko did not unload and load again with its defaults"
 done
 [ -z "$bad" ] || fail "churn left resources behind or failed:$bad"

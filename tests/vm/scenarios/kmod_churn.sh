@@ -132,7 +132,11 @@ for n in 1 2; do
 		note "guest$n: $(guest $n 'cat /sys/module/yasmin/counters/sockets') sockets still open 15 s into the scenario"
 done
 for n in 1 2; do
-	guest $n "rmmod yasmin && insmod /opt/yasmin/yasmin.ko$MODARGS" ||
+	if ! guest $n 'rmmod yasmin'; then
+		note "guest$n: rmmod yasmin refused with $(guest $n 'cat /sys/module/yasmin/counters/sockets') sockets counted: budgets not raised"
+		MODARGS=
+	fi
+	guest $n 'grep -q "^yasmin " /proc/modules' || guest $n "insmod /opt/yasmin/yasmin.ko$MODARGS" ||
 		fail "guest$n: yasmin.ko could not be loaded again ($(guest $n 'dmesg | grep yasmin | tail -n 2'))"
 done
 

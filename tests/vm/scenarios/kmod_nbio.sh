@@ -25,19 +25,29 @@ run() { # FROM TO CLIENT_MODE SERVER_MODE
 	eval "cid=\$G$2_CID"
 	step "$3/$4: guest$1 -> guest$2, $SIZE each way"
 	rc=0
+	s1=$(g1 'cat /sys/module/yasmin/counters/sockets') s2=$(g2 'cat /sys/module/yasmin/counters/sockets')
 	f0=$(guest "$2" 'grep -c ^FAIL /tmp/nbio-s.log; true')
 	out=$(guest "$1" "yasmin-nbio -c $cid -p 5600 -m $3 -M $4 -n $SIZE -d -k $EXCHANGES -t 150") || rc=$?
 	echo "$3/$4 g$1->g$2: $out"
 	mbps=$(echo "$out" | sed -n 's/^OK .*MBps=\([0-9.]*\).*/\1/p')
 	rtt=$(echo "$out" | sed -n 's/^OK .*rtt_us=\([0-9]*\).*/ rtt_us=\1/p')
+	if [ -n "$mbps" ]; then r="$mbps MB/s$rtt"; else r="FAIL exit $rc"; fi
 	table="$table
-$(printf '%-20s g%s->g%s  %s' "$3/$4" "$1" "$2" "${mbps:+$mbps MB/s$rtt}${mbps:-FAIL exit $rc}")"
+$(printf '%-20s g%s->g%s  %s' "$3/$4" "$1" "$2" "$r")"
 	if [ "$rc" != 0 ]; then
 		reason=$(echo "$out" | tail -n 1)
 		bad="$bad
   $3/$4 g$1->g$2 exit $rc: ${reason#FAIL }"
 		guest "$2" "grep ^FAIL /tmp/nbio-s.log | tail -n +$((f0 + 1)) | sed 's/^/server: /'" || true
 	fi
+	# Both ends have closed when the client returns; a socket still
+	# counted 3 s later is one no process holds.
+	for n in 1 2; do
+		eval "b=\$s$n"
+		guest $n "i=0; until [ \$(cat /sys/module/yasmin/counters/sockets) -le $b ]; do i=\$((i + 1)); [ \$i -le 30 ] || exit 1; sleep 0.1; done" ||
+			bad="$bad
+  $3/$4 g$1->g$2: guest$n holds $(guest $n 'cat /sys/module/yasmin/counters/sockets') sockets 3 s after the run, $b before it"
+	done
 	return 0
 }
 

@@ -7,7 +7,7 @@
 # socket was in fact ready. Every mode runs even after a failure, so one
 # run reports them all.
 SIZE=${NBIO_SIZE:-64M}
-EXCHANGES=${NBIO_EXCHANGES:-1000}
+EXCHANGES=${NBIO_EXCHANGES:-500}
 MODES=${NBIO_MODES:-"et lt poll sendfile splice partial keepalive"}
 # Ends of one connection in different modes: each mode sends to and
 # receives from a peer that waits and copies another way.

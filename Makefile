@@ -7,6 +7,8 @@
 #   make check    every test stage; last line "N passed, N failed"
 #   make demo     boot the emulated Xen host and compare yasmin with netfront
 #   make bench    the full benchmark matrix
+#   make soak     SOAK_MINUTES (30) of mixed traffic and churn in the
+#                 emulated host, counters back at baseline; not in check
 #
 # Each stage lives in its own directory and owns its own script; this file
 # only wires them together.
@@ -19,7 +21,7 @@ KDIR ?= /usr/src/linux-headers-$(KVER)
 export KVER KDIR
 
 .PHONY: all kmod shim tools yasmind deps check unit kunit lint fuzz vm-test demo \
-	bench clean need-deps install deb
+	bench soak clean need-deps install deb
 
 all: kmod shim tools yasmind
 
@@ -69,6 +71,10 @@ demo: need-deps all
 
 bench: need-deps all
 	bench/run
+
+# Not part of check: half an hour by default (SOAK_MINUTES=N to change).
+soak: need-deps all
+	tests/vm/soak/run
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean

@@ -425,6 +425,127 @@ static void reap(void)
 	}
 }
 
+/* Where @fd's doorbell rings; -1 if vsock cannot serve it. */
+static int listener_target(int fd, const struct in6_addr *ip, uint16_t port,
+			   struct sockaddr_in *t)
+{
+	long domid;
+
+	memset(t, 0, sizeof(*t));
+	t->sin_family = AF_INET;
+	t->sin_port = htons(port);
+	if (yasmin_addr_is_any(ip)) {
+		t->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		return 0;
+	}
+	domid = yasmin_map_domid(ip);
+	if (domid < 0 || domid != yasmin_self_domid() ||
+	    !IN6_IS_ADDR_V4MAPPED(ip)) {
+		dbg("listen fd %d: not a wildcard nor this VM's mapped IPv4, TCP only",
+		    fd);
+		return -1;
+	}
+	memcpy(&t->sin_addr, &ip->s6_addr[12], 4);
+	return 0;
+}
+
+/* Requires nothing; registers @yl and makes sure a helper serves it. */
+static void register_listener(struct ylisten *yl)
+{
+	pthread_mutex_lock(&reg_lock);
+	yl->next = reg;
+	reg = yl;
+	start_helper_locked();
+	pthread_mutex_unlock(&reg_lock);
+	wake_helper();
+}
+
+/*
+ * At start-up: TCP listeners inherited across exec (nginx's binary
+ * upgrade, socket activation) whose vsock listener came along are served
+ * again, whether or not the program calls listen() on them.
+ */
+HIDDEN void yasmin_listen_adopt_inherited(void)
+{
+	struct { int fd; uint16_t port; } vs[16];
+	struct sockaddr_storage ss;
+	struct sockaddr_vm va;
+	struct dirent *de;
+	struct in6_addr ip;
+	uint16_t port;
+	int nvs = 0, fd, dfd, acc, dom, i;
+	socklen_t sl;
+	DIR *d;
+
+	for (int pass = 0; pass < 2; pass++) {
+		d = opendir("/proc/self/fd");
+		if (!d)
+			return;
+		dfd = dirfd(d);
+		while ((de = readdir(d))) {
+			struct ylisten *yl;
+
+			if (de->d_name[0] < '0' || de->d_name[0] > '9')
+				continue;
+			fd = atoi(de->d_name);
+			if (fd == dfd)
+				continue;
+			dom = yasmin_fd_domain(fd);
+			sl = sizeof(acc);
+			if (dom < 0 ||
+			    real.getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &sl) ||
+			    !acc)
+				continue;
+			if (pass == 0) {
+				sl = sizeof(va);
+				if (dom == AF_VSOCK && nvs < 16 &&
+				    !real.getsockname(fd, (struct sockaddr *)&va, &sl)) {
+					vs[nvs].fd = fd;
+					vs[nvs++].port = va.svm_port;
+				}
+				continue;
+			}
+			if (dom != AF_INET && dom != AF_INET6)
+				continue;
+			sl = sizeof(ss);
+			if (real.getsockname(fd, (struct sockaddr *)&ss, &sl) ||
+			    yasmin_addr_parse((struct sockaddr *)&ss, sl, &ip, &port))
+				continue;
+			for (i = 0; i < nvs && vs[i].port != port; i++)
+				;
+			if (i == nvs)
+				continue;
+			yl = calloc(1, sizeof(*yl));
+			if (!yl)
+				break;
+			if (listener_target(fd, &ip, port, &yl->target)) {
+				free(yl);
+				continue;
+			}
+			yl->vsock_fd = real.fcntl(vs[i].fd, F_DUPFD_CLOEXEC,
+						  vs[i].fd + 1);
+			if (yl->vsock_fd < 0) {
+				free(yl);
+				continue;
+			}
+			yl->refs = 1;
+			yl->registered = 1;
+			yl->tcp_ino = yasmin_fd_ino(fd);
+			yl->family = dom;
+			yl->bell_fd = -1;
+			yl->port = port;
+			register_listener(yl);
+			dbg("fd %d: inherited listener on port %u, vsock fd %d",
+			    fd, port, vs[i].fd);
+		}
+		closedir(d);
+		if (!nvs)
+			return;
+	}
+	/* Each registered listener holds its own dup; the inherited fds
+	 * stay as they were (they may carry no FD_CLOEXEC on purpose). */
+}
+
 EXPORT int listen(int fd, int backlog)
 {
 	struct sockaddr_storage ss;
@@ -435,7 +556,6 @@ EXPORT int listen(int fd, int backlog)
 	struct in6_addr ip;
 	uint16_t port;
 	int dom, type = 0, v6only = 0, vfd, fdfl, fl, how = 0;
-	long domid;
 	ino_t ino;
 
 	if (!yasmin_ready())
@@ -471,20 +591,9 @@ EXPORT int listen(int fd, int backlog)
 	yl = calloc(1, sizeof(*yl));
 	if (!yl)
 		return 0;
-	yl->target.sin_family = AF_INET;
-	yl->target.sin_port = htons(port);
-	if (yasmin_addr_is_any(&ip)) {
-		yl->target.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	} else {
-		domid = yasmin_map_domid(&ip);
-		if (domid < 0 || domid != yasmin_self_domid() ||
-		    !IN6_IS_ADDR_V4MAPPED(&ip)) {
-			dbg("listen fd %d: not a wildcard nor this VM's mapped IPv4, TCP only",
-			    fd);
-			free(yl);
-			return 0;
-		}
-		memcpy(&yl->target.sin_addr, &ip.s6_addr[12], 4);
+	if (listener_target(fd, &ip, port, &yl->target)) {
+		free(yl);
+		return 0;
 	}
 
 	reap();
@@ -525,12 +634,7 @@ EXPORT int listen(int fd, int backlog)
 	yl->vsock_fd = vfd;
 	yl->bell_fd = -1;
 	yl->port = port;
-	pthread_mutex_lock(&reg_lock);
-	yl->next = reg;
-	reg = yl;
-	start_helper_locked();
-	pthread_mutex_unlock(&reg_lock);
-	wake_helper();
+	register_listener(yl);
 	dbg("listen fd %d port %u: TCP and vsock (%s, hidden fd %d)", fd, port,
 	    how == 1 ? "inherited" : how == 2 ? "shared" : "new", vfd);
 	return 0;

@@ -264,6 +264,8 @@ __attribute__((constructor)) static void yasmin_init(void)
 	pthread_mutex_unlock(&init_lock);
 	if (yasmin_disabled)
 		dbg("disabled by YASMIN_DISABLE");
+	else
+		yasmin_listen_adopt_inherited();
 }
 
 HIDDEN int yasmin_ready(void)

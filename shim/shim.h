@@ -114,6 +114,7 @@ HIDDEN int yasmin_is_ours(int fd, struct yfd *y);
 
 /* ---- listen.c ---- */
 HIDDEN void yasmin_listener_relocate(int fd);
+HIDDEN void yasmin_listen_adopt_inherited(void);
 HIDDEN void yasmin_listener_closed(ino_t ino);
 HIDDEN void yasmin_listener_cloexec(int fd, int cloexec);
 

@@ -1,0 +1,36 @@
+# shim_nomodule: guest2 has no yasmin.ko. A shimmed client in guest1 falls
+# back to TCP within one connect timeout on its first connect, then makes
+# 100 more TCP connects with no delay; a non-blocking connect returns at
+# once. yasmin carries nothing.
+step "map guest1 and guest2; unload yasmin.ko in guest2"
+each_guest "mkdir -p /etc/yasmin && printf '$G1_IP $G1_DOMID g1\n$G2_IP $G2_DOMID g2\n' > /etc/yasmin/hosts"
+g2 'rmmod yasmin'
+
+step "a TCP server in guest2 (no shim)"
+g2 'socat TCP-LISTEN:7200,fork,reuseaddr SYSTEM:"echo hello" > /tmp/nomod.log 2>&1 &'
+wait_listen 2 7200
+
+step "first connect falls back within one timeout, 100 more at TCP speed"
+y0=$(g1 yasmin-stat bytes_sent)
+out=$(g1 "YASMIN_CONNECT_TIMEOUT_MS=3000 yasmin-run yasmin-conntime -n 101 $G2_IP 7200")
+echo "$out"
+first=$(echo "$out" | sed -n 's/^first=\([0-9]*\) .*/\1/p')
+rest=$(echo "$out" | sed -n 's/.* rest_max=\([0-9]*\) .*/\1/p')
+[ -n "$first" ] && [ "$first" -le 3500 ] || fail "first connect took ${first:-?} ms"
+[ -n "$rest" ] && [ "$rest" -lt 1000 ] || fail "a later connect took ${rest:-?} ms"
+
+step "a non-blocking connect returns at once (new process, no memory)"
+out=$(g1 "YASMIN_DEBUG=1 yasmin-run yasmin-conntime -N $G2_IP 7200 2>&1")
+echo "$out"
+ms=$(echo "$out" | sed -n 's/^nonblocking: returned in \([0-9]*\)\..*/\1/p')
+[ -n "$ms" ] && [ "$ms" -le 400 ] || fail "non-blocking connect took ${ms:-?} ms to return"
+assert_grep '^read: hello' "$out"
+step "after one fallback, a non-blocking connect returns at once (remembered)"
+out=$(g1 "YASMIN_DEBUG=1 yasmin-run yasmin-conntime -n 1 -N $G2_IP 7200 2>&1")
+echo "$out"
+ms=$(echo "$out" | sed -n 's/^nonblocking: returned in \([0-9]*\)\..*/\1/p')
+[ -n "$ms" ] && [ "$ms" -le 50 ] || fail "remembered non-blocking connect took ${ms:-?} ms"
+assert_grep 'has no vsock \(remembered\): TCP at once' "$out"
+assert_eq "$(g1 yasmin-stat bytes_sent)" "$y0" "bytes yasmin carried"
+
+g2 'killall socat; insmod /opt/yasmin/yasmin.ko'

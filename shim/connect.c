@@ -389,6 +389,8 @@ static int vsock_connect(int fd, struct yfd *y, long domid,
 			return FALLBACK;
 		}
 		if (r == 0) {
+			dbg("vsock handshake with domain %ld: %ld ms", domid,
+			    yasmin_connect_timeout_ms - ms_left(&deadline));
 			memo_set(domid, port, 1);
 			return adopt(fd, vfd, y, ip, 1) ? FALLBACK : 0;
 		}
@@ -410,6 +412,8 @@ static int vsock_connect(int fd, struct yfd *y, long domid,
 		return -EINTR;
 	}
 	if (r == 0) {
+		dbg("vsock handshake with domain %ld: %ld ms", domid,
+		    yasmin_connect_timeout_ms - ms_left(&deadline));
 		memo_set(domid, port, 1);
 		return adopt(fd, vfd, y, ip, 0) ? FALLBACK : 0;
 	}

@@ -169,7 +169,7 @@ HIDDEN void yfd_forget(int fd)
 /* @newfd now names what @oldfd does. */
 static void yfd_dup(int oldfd, int newfd)
 {
-	struct yfd **o, **n, *drop = NULL, *copy = NULL;
+	struct yfd **o, **n, *src, *drop = NULL, *copy = NULL;
 
 	if (oldfd == newfd)
 		return;
@@ -177,10 +177,11 @@ static void yfd_dup(int oldfd, int newfd)
 	pthread_mutex_lock(&fd_lock);
 	drop = take_locked(newfd);
 	o = slot_locked(oldfd, 0);
-	if (o && *o && copy) {
+	src = o ? *o : NULL;	/* before the table may move */
+	if (src && copy) {
 		n = slot_locked(newfd, 1);
 		if (n) {
-			*copy = **o;
+			*copy = *src;
 			copy->pend_fd = -1;	/* stays with the original */
 			*n = copy;
 			copy = NULL;

@@ -685,6 +685,9 @@ static int take_vsock(int fd, struct ylisten *l, int flags)
 static void accepted(int listen_fd, int v, const struct ylisten *l,
 		     struct sockaddr *addr, socklen_t *len)
 {
+	struct sockaddr_vm va;
+	socklen_t vl = sizeof(va);
+
 	struct sockaddr_storage ss;
 	struct yfd y;
 	socklen_t sl;
@@ -699,9 +702,11 @@ static void accepted(int listen_fd, int v, const struct ylisten *l,
 		struct in6_addr ip;
 		uint16_t port;
 
-		if (!yasmin_addr_parse((struct sockaddr *)&ss, sl, &ip, &port))
-			dbg("accept fd %d: vsock from %s port %u as fd %d",
-			    listen_fd, yasmin_ip_str(&ip, s, sizeof(s)), port, v);
+		if (!yasmin_addr_parse((struct sockaddr *)&ss, sl, &ip, &port) &&
+		    !real.getpeername(v, (struct sockaddr *)&va, &vl))
+			dbg("accept fd %d: vsock from domain %ld (%s port %u) as fd %d",
+			    listen_fd, (long)va.svm_cid - 2,
+			    yasmin_ip_str(&ip, s, sizeof(s)), port, v);
 	}
 }
 
@@ -711,7 +716,7 @@ static int do_accept(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 	struct ylisten *l;
 	socklen_t sl;
 	ino_t ino;
-	int nfd, v, fl;
+	int nfd, v;
 
 	if (!yasmin_ready())
 		return errno = ENOSYS, -1;
@@ -750,13 +755,13 @@ static int do_accept(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 			nfd = v;
 			break;
 		}
-		real.close(nfd);	/* someone else took it */
-		fl = real.fcntl(fd, F_GETFL);
-		if (fl < 0 || (fl & O_NONBLOCK)) {
-			errno = EAGAIN;
-			nfd = -1;
-			break;
-		}
+		/*
+		 * Someone else took it (or drained it before its doorbell
+		 * came): drop the doorbell and go on, so that a client behind
+		 * it is not hidden by a spurious EAGAIN (edge-triggered loops
+		 * accept until the kernel says EAGAIN).
+		 */
+		real.close(nfd);
 	}
 	l_put(l);
 	return nfd;

@@ -35,7 +35,7 @@ HIDDEN int yasmin_disabled, yasmin_debug;
  * delay such a connection pays, once per TTL (connect.c).
  */
 HIDDEN long yasmin_connect_timeout_ms = 3000;
-HIDDEN long yasmin_nonblock_wait_ms = 250;
+HIDDEN long yasmin_nonblock_wait_ms = 1000;
 HIDDEN long yasmin_negative_ttl_s = 60;
 
 static pthread_mutex_t map_lock = PTHREAD_MUTEX_INITIALIZER;

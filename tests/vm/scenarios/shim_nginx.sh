@@ -44,7 +44,7 @@ echo "$log" | grep -E 'failed|emerg|alert|crit' && fail "nginx reported a failur
 
 step "curl in guest1 downloads 32 MiB over yasmin"
 y0=$(g1 yasmin-stat bytes_received)
-g1 "yasmin-run curl -sS -o /tmp/blob http://$G2_IP:8081/blob"
+g1 "YASMIN_DEBUG=1 yasmin-run curl -sS -o /tmp/blob http://$G2_IP:8081/blob"
 a=$(g2 'md5sum < /tmp/ngx/www/blob') b=$(g1 'md5sum < /tmp/blob')
 echo "served $a downloaded $b"
 assert_eq "$b" "$a" "digest of the download"

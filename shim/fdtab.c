@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "shim.h"
@@ -25,12 +26,22 @@ static pthread_mutex_t fd_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct yfd **fds;
 static size_t nfds;
 
+static pthread_mutex_t dir_lock;
+static int dir_fd;
+
 HIDDEN void yasmin_fdtab_atfork(int phase)
 {
-	if (phase == ATFORK_PREPARE)
+	if (phase == ATFORK_PREPARE) {
+		pthread_mutex_lock(&dir_lock);
 		pthread_mutex_lock(&fd_lock);
-	else
-		pthread_mutex_unlock(&fd_lock);
+		return;
+	}
+	if (phase == ATFORK_CHILD && dir_fd >= 0) {
+		real.close(dir_fd);	/* it lists the parent's fds */
+		dir_fd = -1;
+	}
+	pthread_mutex_unlock(&fd_lock);
+	pthread_mutex_unlock(&dir_lock);
 }
 
 HIDDEN ino_t yasmin_fd_ino(int fd)
@@ -203,6 +214,70 @@ HIDDEN int yasmin_is_ours(int fd, struct yfd *y)
 	ino = yasmin_fd_ino(fd);
 	yfd_init(y, ino, 0);
 	return 1;
+}
+
+/* ---- the fds of this process ---- */
+
+/*
+ * /proc/self/fd, read through one directory fd kept high: a scan never
+ * takes the lowest free fd from under a single-threaded app that expects
+ * it (close(0); open() -> 0) while the helper thread looks.
+ */
+static pthread_mutex_t dir_lock = PTHREAD_MUTEX_INITIALIZER;
+static int dir_fd = -1;
+
+struct linux_dirent64 {
+	uint64_t d_ino;
+	int64_t d_off;
+	unsigned short d_reclen;
+	unsigned char d_type;
+	char d_name[];
+};
+
+HIDDEN int *yasmin_fd_list(int *count)
+{
+	char buf[4096];
+	int n = 0, cap = 0, *out = NULL, *p;
+	long got, off;
+
+	pthread_mutex_lock(&dir_lock);
+	if (dir_fd < 0) {
+		int fd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		if (fd >= 0)
+			dir_fd = yasmin_hidden_fd(fd, 1);
+	}
+	if (dir_fd < 0 || lseek(dir_fd, 0, SEEK_SET) < 0)
+		goto fail;
+	while ((got = syscall(SYS_getdents64, dir_fd, buf, sizeof(buf))) > 0) {
+		for (off = 0; off < got;) {
+			struct linux_dirent64 *d = (void *)(buf + off);
+
+			off += d->d_reclen;
+			if (d->d_name[0] < '0' || d->d_name[0] > '9' ||
+			    atoi(d->d_name) == dir_fd)
+				continue;
+			if (n == cap) {
+				cap = cap ? cap * 2 : 64;
+				p = realloc(out, cap * sizeof(*out));
+				if (!p)
+					goto fail;
+				out = p;
+			}
+			out[n++] = atoi(d->d_name);
+		}
+	}
+	if (got < 0)
+		goto fail;
+	pthread_mutex_unlock(&dir_lock);
+	*count = n;
+	if (!out)
+		out = malloc(sizeof(*out));
+	return out;
+fail:
+	pthread_mutex_unlock(&dir_lock);
+	free(out);
+	return NULL;
 }
 
 /* ---- hidden fds ---- */

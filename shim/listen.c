@@ -26,7 +26,6 @@
  * binary upgrade) adopts the inherited vsock listener at its next listen().
  * Only domains in the map are accepted.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -35,6 +34,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -94,7 +94,7 @@ static int unregister_locked(struct ylisten *l)
 	for (p = &reg; *p; p = &(*p)->next)
 		if (*p == l) {
 			*p = l->next;
-			l->registered = 0;
+			__atomic_store_n(&l->registered, 0, __ATOMIC_RELEASE);
 			return --l->refs == 0;
 		}
 	return 0;
@@ -150,24 +150,19 @@ HIDDEN void yasmin_listen_atfork(int phase)
 /* Does any fd of this process still name the socket @ino? */
 static int ino_alive(ino_t ino)
 {
-	struct dirent *de;
+	int *fds, n, i, found = 0;
 	struct stat st;
-	int found = 0, dfd;
-	DIR *d;
 
-	d = opendir("/proc/self/fd");
-	if (!d)
+	fds = yasmin_fd_list(&n);
+	if (!fds)
 		return 1;	/* cannot tell: keep it */
-	dfd = dirfd(d);
-	while (!found && (de = readdir(d))) {
-		int fd = atoi(de->d_name);
-
-		if (de->d_name[0] < '0' || de->d_name[0] > '9' || fd == dfd)
-			continue;
-		if (!fstat(fd, &st) && S_ISSOCK(st.st_mode) && st.st_ino == ino)
+	for (i = 0; i < n && !found; i++)
+		/* A raw fstat: it only looks, it does not use the fd, and a
+		 * race checker must not take it for a use. */
+		if (!syscall(SYS_fstat, fds[i], &st) && S_ISSOCK(st.st_mode) &&
+		    st.st_ino == ino)
 			found = 1;
-	}
-	closedir(d);
+	free(fds);
 	return found;
 }
 
@@ -302,7 +297,8 @@ static void *helper(void *arg)
 			last_check = ts;
 			for (i = 0; i < n; i++) {
 				l = ls[i];
-				if (l->registered && !ino_alive(l->tcp_ino)) {
+				if (__atomic_load_n(&l->registered, __ATOMIC_ACQUIRE) &&
+				    !ino_alive(l->tcp_ino)) {
 					int last;
 
 					dbg("listener on port %u was closed: vsock listener too",
@@ -352,22 +348,15 @@ static void start_helper_locked(void)
 /* A vsock listener on @port this process inherited (exec), or -1. */
 static int find_inherited(uint16_t port)
 {
+	int *fds, n = 0, i, fd, acc, r = -1;
 	struct sockaddr_vm va;
-	struct dirent *de;
 	struct ylisten *l;
 	socklen_t sl;
-	int fd, dfd, acc, r = -1;
-	DIR *d;
 
-	d = opendir("/proc/self/fd");
-	if (!d)
-		return -1;
-	dfd = dirfd(d);
-	while (r < 0 && (de = readdir(d))) {
-		if (de->d_name[0] < '0' || de->d_name[0] > '9')
-			continue;
-		fd = atoi(de->d_name);
-		if (fd == dfd || yasmin_fd_domain(fd) != AF_VSOCK)
+	fds = yasmin_fd_list(&n);
+	for (i = 0; fds && i < n && r < 0; i++) {
+		fd = fds[i];
+		if (yasmin_fd_domain(fd) != AF_VSOCK)
 			continue;
 		sl = sizeof(acc);
 		if (real.getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &sl) ||
@@ -384,7 +373,7 @@ static int find_inherited(uint16_t port)
 				r = -1;
 		pthread_mutex_unlock(&reg_lock);
 	}
-	closedir(d);
+	free(fds);
 	return r;
 }
 
@@ -468,28 +457,19 @@ static void register_listener(struct ylisten *yl)
 HIDDEN void yasmin_listen_adopt_inherited(void)
 {
 	struct { int fd; uint16_t port; } vs[16];
+	int *fds, nfd = 0, nvs = 0, fd, acc, dom, i, k, pass;
 	struct sockaddr_storage ss;
 	struct sockaddr_vm va;
-	struct dirent *de;
 	struct in6_addr ip;
 	uint16_t port;
-	int nvs = 0, fd, dfd, acc, dom, i;
 	socklen_t sl;
-	DIR *d;
 
-	for (int pass = 0; pass < 2; pass++) {
-		d = opendir("/proc/self/fd");
-		if (!d)
-			return;
-		dfd = dirfd(d);
-		while ((de = readdir(d))) {
+	fds = yasmin_fd_list(&nfd);
+	for (pass = 0; fds && pass < 2; pass++) {
+		for (k = 0; k < nfd; k++) {
 			struct ylisten *yl;
 
-			if (de->d_name[0] < '0' || de->d_name[0] > '9')
-				continue;
-			fd = atoi(de->d_name);
-			if (fd == dfd)
-				continue;
+			fd = fds[k];
 			dom = yasmin_fd_domain(fd);
 			sl = sizeof(acc);
 			if (dom < 0 ||
@@ -522,6 +502,9 @@ HIDDEN void yasmin_listen_adopt_inherited(void)
 				free(yl);
 				continue;
 			}
+			/* Each registered listener holds its own dup; the
+			 * inherited fd stays as it came (maybe without
+			 * FD_CLOEXEC, on purpose). */
 			yl->vsock_fd = real.fcntl(vs[i].fd, F_DUPFD_CLOEXEC,
 						  vs[i].fd + 1);
 			if (yl->vsock_fd < 0) {
@@ -538,12 +521,10 @@ HIDDEN void yasmin_listen_adopt_inherited(void)
 			dbg("fd %d: inherited listener on port %u, vsock fd %d",
 			    fd, port, vs[i].fd);
 		}
-		closedir(d);
 		if (!nvs)
-			return;
+			break;
 	}
-	/* Each registered listener holds its own dup; the inherited fds
-	 * stay as they were (they may carry no FD_CLOEXEC on purpose). */
+	free(fds);
 }
 
 EXPORT int listen(int fd, int backlog)
@@ -668,7 +649,8 @@ static int take_vsock(int fd, struct ylisten *l, int flags)
 
 	for (;;) {
 		vl = sizeof(va);
-		v = real.accept4(l->vsock_fd, (struct sockaddr *)&va, &vl, flags);
+		v = real.accept4(__atomic_load_n(&l->vsock_fd, __ATOMIC_ACQUIRE),
+				 (struct sockaddr *)&va, &vl, flags);
 		if (v < 0)
 			return -1;
 		domid = (long)va.svm_cid - 2;
@@ -828,7 +810,7 @@ HIDDEN void yasmin_listener_relocate(int fd)
 			nfd = real.fcntl(fd, (fdfl >= 0 && (fdfl & FD_CLOEXEC)) ?
 					 F_DUPFD_CLOEXEC : F_DUPFD, fd + 1);
 			if (nfd >= 0) {
-				l->vsock_fd = nfd;
+				__atomic_store_n(&l->vsock_fd, nfd, __ATOMIC_RELEASE);
 				real.close(fd);
 			}
 		}

@@ -109,6 +109,8 @@ HIDDEN int yfd_put(int fd, const struct yfd *y);
 HIDDEN void yfd_forget(int fd);
 HIDDEN void yfd_init(struct yfd *y, ino_t ino, int family);
 HIDDEN int yasmin_hidden_fd(int fd, int cloexec);	/* move @fd high */
+/* The open fds of this process (malloc'd), NULL if unknown. */
+HIDDEN int *yasmin_fd_list(int *count);
 /* Is the AF_VSOCK @fd one the shim made for a TCP program? */
 HIDDEN int yasmin_is_ours(int fd, struct yfd *y);
 

@@ -17,7 +17,7 @@ g1 "n=\$(wc -c < /tmp/mc.val)
 	yasmin-run socat -t 10 - TCP:$G2_IP:11211 > /tmp/mc.resp"
 g1 'head -c 200 /tmp/mc.resp | head -n 2; grep -a "STAT .*addr" /tmp/mc.resp'
 assert_eq "$(g1 'head -n 1 /tmp/mc.resp | tr -d "\r"')" STORED "reply to set"
-a=$(g1 'md5sum < /tmp/mc.val') b=$(g1 'sed -n 3p /tmp/mc.resp | tr -d "\r" | md5sum')
+a=$(g1 'md5sum < /tmp/mc.val') b=$(g1 'sed -n 3p /tmp/mc.resp | tr -d "\r\n" | md5sum')
 echo "stored $a read back $b"
 assert_eq "$b" "$a" "digest of the value read back"
 assert_grep "addr tcp:$G1_IP:" "$(g1 'grep -a "STAT .*addr" /tmp/mc.resp')"

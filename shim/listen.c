@@ -75,12 +75,32 @@ static void l_free(struct ylisten *l)
 	free(l);
 }
 
+/*
+ * Listeners the app closed that a thread still uses (an accept() in
+ * flight, the helper's poll): their vsock socket is still open and bound,
+ * and must not be taken for an inherited one, nor block the port.
+ */
+static struct ylisten *dying;
+
+static void unlink_dying_locked(struct ylisten *l)
+{
+	struct ylisten **p;
+
+	for (p = &dying; *p; p = &(*p)->next)
+		if (*p == l) {
+			*p = l->next;
+			return;
+		}
+}
+
 static void l_put(struct ylisten *l)
 {
 	int last;
 
 	pthread_mutex_lock(&reg_lock);
 	last = --l->refs == 0;
+	if (last)
+		unlink_dying_locked(l);
 	pthread_mutex_unlock(&reg_lock);
 	if (last)
 		l_free(l);
@@ -95,8 +115,26 @@ static int unregister_locked(struct ylisten *l)
 		if (*p == l) {
 			*p = l->next;
 			__atomic_store_n(&l->registered, 0, __ATOMIC_RELEASE);
-			return --l->refs == 0;
+			if (--l->refs == 0)
+				return 1;
+			l->next = dying;
+			dying = l;
+			return 0;
 		}
+	return 0;
+}
+
+/* Requires reg_lock. Is @fd one of the shim's listener fds? */
+static int owned_locked(int fd)
+{
+	struct ylisten *l;
+
+	for (l = reg; l; l = l->next)
+		if (l->vsock_fd == fd || l->bell_fd == fd)
+			return 1;
+	for (l = dying; l; l = l->next)
+		if (l->vsock_fd == fd || l->bell_fd == fd)
+			return 1;
 	return 0;
 }
 
@@ -350,7 +388,6 @@ static int find_inherited(uint16_t port)
 {
 	int *fds, n = 0, i, fd, acc, r = -1;
 	struct sockaddr_vm va;
-	struct ylisten *l;
 	socklen_t sl;
 
 	fds = yasmin_fd_list(&n);
@@ -366,18 +403,20 @@ static int find_inherited(uint16_t port)
 		if (real.getsockname(fd, (struct sockaddr *)&va, &sl) ||
 		    va.svm_port != port)
 			continue;
-		r = fd;
 		pthread_mutex_lock(&reg_lock);
-		for (l = reg; l; l = l->next)
-			if (l->vsock_fd == fd)
-				r = -1;
+		if (!owned_locked(fd))
+			r = fd;
 		pthread_mutex_unlock(&reg_lock);
 	}
 	free(fds);
 	return r;
 }
 
-/* Another registered listener's vsock fd on @port (SO_REUSEPORT), dup'd. */
+/*
+ * The vsock socket of another listener on @port, dup'd: one of a
+ * SO_REUSEPORT group, or one the app closed and is listening again on
+ * (still open while a thread finishes with it).
+ */
 static int share_port(uint16_t port)
 {
 	struct ylisten *l;
@@ -385,6 +424,9 @@ static int share_port(uint16_t port)
 
 	pthread_mutex_lock(&reg_lock);
 	for (l = reg; l && r < 0; l = l->next)
+		if (l->port == port && l->vsock_fd >= 0)
+			r = real.fcntl(l->vsock_fd, F_DUPFD_CLOEXEC, 0);
+	for (l = dying; l && r < 0; l = l->next)
 		if (l->port == port && l->vsock_fd >= 0)
 			r = real.fcntl(l->vsock_fd, F_DUPFD_CLOEXEC, 0);
 	pthread_mutex_unlock(&reg_lock);
@@ -579,8 +621,10 @@ EXPORT int listen(int fd, int backlog)
 
 	reap();
 	vfd = find_inherited(port);
+	if (vfd < 0 && (vfd = share_port(port)) >= 0)
+		how = 2;	/* SO_REUSEPORT, or listening again */
 	if (vfd >= 0) {
-		how = 1;
+		how = how ? how : 1;
 		real.listen(vfd, backlog);
 	} else {
 		vfd = real.socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC |
@@ -592,8 +636,7 @@ EXPORT int listen(int fd, int backlog)
 			int err = errno;
 
 			real.close(vfd);
-			vfd = err == EADDRINUSE ? share_port(port) : -1;
-			how = 2;
+			vfd = -1;
 			errno = err;
 		}
 	}
@@ -797,31 +840,40 @@ HIDDEN void yasmin_listener_cloexec(int fd, int cloexec)
 	l_put(l);
 }
 
+/* Requires reg_lock. Move @l's fds off @fd. */
+static void relocate_locked(struct ylisten *l, int fd)
+{
+	int nfd, fdfl;
+
+	if (l->vsock_fd == fd) {
+		fdfl = real.fcntl(fd, F_GETFD);
+		nfd = real.fcntl(fd, (fdfl >= 0 && (fdfl & FD_CLOEXEC)) ?
+				 F_DUPFD_CLOEXEC : F_DUPFD, fd + 1);
+		if (nfd >= 0) {
+			__atomic_store_n(&l->vsock_fd, nfd, __ATOMIC_RELEASE);
+			real.close(fd);
+		}
+	}
+	if (l->bell_fd == fd) {
+		nfd = real.fcntl(fd, F_DUPFD_CLOEXEC, fd + 1);
+		if (nfd >= 0) {
+			l->bell_fd = nfd;
+			real.close(fd);
+		}
+	}
+}
+
 /* The app is about to dup2() onto @fd: move a hidden fd that lives there. */
 HIDDEN void yasmin_listener_relocate(int fd)
 {
 	struct ylisten *l;
-	int nfd, fdfl;
+	int nfd;
 
 	pthread_mutex_lock(&reg_lock);
-	for (l = reg; l; l = l->next) {
-		if (l->vsock_fd == fd) {
-			fdfl = real.fcntl(fd, F_GETFD);
-			nfd = real.fcntl(fd, (fdfl >= 0 && (fdfl & FD_CLOEXEC)) ?
-					 F_DUPFD_CLOEXEC : F_DUPFD, fd + 1);
-			if (nfd >= 0) {
-				__atomic_store_n(&l->vsock_fd, nfd, __ATOMIC_RELEASE);
-				real.close(fd);
-			}
-		}
-		if (l->bell_fd == fd) {
-			nfd = real.fcntl(fd, F_DUPFD_CLOEXEC, fd + 1);
-			if (nfd >= 0) {
-				l->bell_fd = nfd;
-				real.close(fd);
-			}
-		}
-	}
+	for (l = reg; l; l = l->next)
+		relocate_locked(l, fd);
+	for (l = dying; l; l = l->next)
+		relocate_locked(l, fd);
 	if (wake_fd == fd) {
 		nfd = real.fcntl(fd, F_DUPFD_CLOEXEC, fd + 1);
 		if (nfd >= 0) {

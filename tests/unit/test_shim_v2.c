@@ -403,6 +403,25 @@ UTEST(closed_listener_frees_the_vsock_port)
 	ping(c, a);
 }
 
+/* Node.js: server.close() (libuv closes with a raw syscall), then listen
+ * again on the same port at once: the new listener serves vsock. */
+UTEST(listen_again_at_once_after_a_raw_close)
+{
+	int port = 0, s, i, c, a;
+
+	watchdog(15);
+	for (i = 0; i < 5; i++) {
+		s = tcp_listener(&port, SOCK_NONBLOCK);
+		c = client(PEER_IP, port);
+		UT_ASSERT(fake_is_vsock(c));
+		a = accept_vsock(s);
+		ping(c, a);
+		close(a);
+		close(c);
+		RAW_CLOSE(s);
+	}
+}
+
 /* A domain missing from the map is refused, never shown as 0.0.0.0. */
 UTEST(unmapped_domain_is_refused)
 {

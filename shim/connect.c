@@ -235,9 +235,28 @@ static void note_failure(long domid, uint16_t port, int err)
 		memo_set(domid, port, 0);
 }
 
+/*
+ * The app read SO_ERROR of a vsock connect the shim committed to (the
+ * destination had answered before): when it failed, the next connect()
+ * there uses TCP at once.
+ */
+HIDDEN void yasmin_connect_failed(const struct yfd *y, int err)
+{
+	long domid;
+
+	if (!y->has_peer)
+		return;
+	domid = yasmin_map_domid(&y->peer_ip);
+	if (domid < 0)
+		return;
+	dbg("vsock connect to domain %ld port %u failed (%s): TCP from now on",
+	    domid, y->peer_port, strerror(err));
+	note_failure(domid, y->peer_port, err);
+}
+
 /* @vfd is connected: make it the app's @fd. */
 static int adopt(int fd, int vfd, struct yfd *y, const struct in6_addr *ip,
-		 int nonblock)
+		 uint16_t port, int nonblock)
 {
 	int fdfl = real.fcntl(fd, F_GETFD), fl;
 
@@ -254,6 +273,7 @@ static int adopt(int fd, int vfd, struct yfd *y, const struct in6_addr *ip,
 	y->ino = yasmin_fd_ino(fd);
 	y->has_peer = 1;
 	y->peer_ip = *ip;
+	y->peer_port = port;
 	y->pend_fd = -1;
 	yfd_put(fd, y);
 	return 0;
@@ -317,7 +337,8 @@ static int resume(int fd, const struct sockaddr *addr, socklen_t len,
 	y->pend_fd = -1;	/* ours now, not the table's */
 	yfd_put(fd, y);
 	if (r == 0)
-		return adopt(fd, vfd, y, &ip, fl >= 0 && (fl & O_NONBLOCK));
+		return adopt(fd, vfd, y, &ip, y->pend_port,
+			     fl >= 0 && (fl & O_NONBLOCK));
 	real.close(vfd);
 	if (r == FALLBACK)
 		return real.connect(fd, addr, len);
@@ -359,7 +380,7 @@ static int vsock_connect(int fd, struct yfd *y, long domid,
 			sizeof(tv));
 	deadline = deadline_in(yasmin_connect_timeout_ms);
 	if (!real.connect(vfd, (struct sockaddr *)&va, sizeof(va)))
-		return adopt(fd, vfd, y, ip, nonblock) ? FALLBACK : 0;
+		return adopt(fd, vfd, y, ip, port, nonblock) ? FALLBACK : 0;
 	err = errno;
 	if (err != EINPROGRESS && err != EINTR) {
 		real.close(vfd);
@@ -373,7 +394,7 @@ static int vsock_connect(int fd, struct yfd *y, long domid,
 
 		if (known == 1) {
 			/* It answered before: commit, the app polls. */
-			if (adopt(fd, vfd, y, ip, 1))
+			if (adopt(fd, vfd, y, ip, port, 1))
 				return FALLBACK;
 			return -EINPROGRESS;
 		}
@@ -392,7 +413,7 @@ static int vsock_connect(int fd, struct yfd *y, long domid,
 			dbg("vsock handshake with domain %ld: %ld ms", domid,
 			    yasmin_connect_timeout_ms - ms_left(&deadline));
 			memo_set(domid, port, 1);
-			return adopt(fd, vfd, y, ip, 1) ? FALLBACK : 0;
+			return adopt(fd, vfd, y, ip, port, 1) ? FALLBACK : 0;
 		}
 		real.close(vfd);
 		return r;
@@ -415,7 +436,7 @@ static int vsock_connect(int fd, struct yfd *y, long domid,
 		dbg("vsock handshake with domain %ld: %ld ms", domid,
 		    yasmin_connect_timeout_ms - ms_left(&deadline));
 		memo_set(domid, port, 1);
-		return adopt(fd, vfd, y, ip, 0) ? FALLBACK : 0;
+		return adopt(fd, vfd, y, ip, port, 0) ? FALLBACK : 0;
 	}
 	real.close(vfd);
 	return r;

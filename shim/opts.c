@@ -195,6 +195,12 @@ EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 
 	if (level == SOL_SOCKET) {
 		switch (name) {
+		case SO_ERROR:
+			if (real.getsockopt(fd, level, name, val, len))
+				return -1;
+			if (val && len && *len >= sizeof(int) && *(int *)val)
+				yasmin_connect_failed(&y, *(int *)val);
+			return 0;
 		case SO_DOMAIN:
 			v = y.family;
 			if (!v) {

@@ -92,6 +92,7 @@ struct yfd {
 	struct yfd_opt opts[MAX_OPTS];
 	int has_peer;		/* the IP the app dialed (several per VM) */
 	struct in6_addr peer_ip;
+	uint16_t peer_port;
 	/* A blocking connect interrupted by a signal (see connect.c). */
 	int pend_fd;		/* hidden vsock socket, -1 if none */
 	struct timespec pend_deadline;
@@ -120,6 +121,10 @@ HIDDEN void yasmin_listen_adopt_inherited(void);
 HIDDEN void yasmin_listener_closed(ino_t ino);
 HIDDEN void yasmin_listener_cloexec(int fd, int cloexec);
 
+
+/* ---- connect.c ---- */
+/* A committed non-blocking vsock connect of @y's fd failed with @err. */
+HIDDEN void yasmin_connect_failed(const struct yfd *y, int err);
 
 /* ---- names.c ---- */
 /* The app's view of a vsock socket's peer or own address. */

@@ -224,6 +224,19 @@ UTEST(listener_stays_a_real_socket)
 	UT_ASSERT_EQ(epoll_ctl(ep, EPOLL_CTL_ADD, s, &ev), 0);
 }
 
+/* A raw accept4 syscall (or io_uring) on the listener gets TCP clients. */
+UTEST(raw_accept4_on_the_listener_works)
+{
+	int port = 0, s, c, a;
+
+	watchdog(10);
+	s = tcp_listener(&port, 0);
+	c = client("127.0.0.1", port);
+	a = (int)syscall(SYS_accept4, s, NULL, NULL, SOCK_CLOEXEC);
+	UT_ASSERT(a >= 0);
+	ping(c, a);
+}
+
 /* A VM's arrival wakes epoll on the TCP listener and accepts as vsock. */
 UTEST(vsock_arrival_wakes_the_tcp_listener)
 {

@@ -645,6 +645,25 @@ UTEST(fork_while_threads_use_the_shim)
 	pthread_join(t, NULL);
 }
 
+/* A listener bound to this VM's own mapped IP serves VMs too. */
+UTEST(listener_on_the_own_mapped_ip)
+{
+	struct sockaddr_in a = sin4("127.0.0.5", 0);
+	socklen_t l = sizeof(a);
+	int s, c, x;
+
+	watchdog(10);
+	s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	UT_ASSERT_EQ(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+	UT_ASSERT_EQ(listen(s, 8), 0);
+	UT_ASSERT_EQ(getsockname(s, (struct sockaddr *)&a, &l), 0);
+	c = client(PEER_IP, ntohs(a.sin_port));
+	UT_ASSERT(fake_is_vsock(c));
+	x = accept_vsock(s);
+	assert_peer(x, PEER_IP);
+	ping(c, x);
+}
+
 /* A VM with several IPs: the client sees the one it dialed. */
 UTEST(several_ips_client_sees_the_one_dialed)
 {

@@ -44,7 +44,11 @@ echo "$log" | grep -E 'failed|emerg|alert|crit' && fail "nginx reported a failur
 
 step "curl in guest1 downloads 32 MiB over yasmin"
 y0=$(g1 yasmin-stat bytes_received)
-g1 "YASMIN_DEBUG=1 yasmin-run curl -sS -o /tmp/blob http://$G2_IP:8081/blob"
+g1 "YASMIN_DEBUG=1 yasmin-run curl -sS -o /tmp/blob http://$G2_IP:8081/blob" || {
+	g2 'grep -v "accept fd" /tmp/ngx/error.log | tail -n 20; yasmin-stat'
+	g1 'ls -l /tmp/blob; yasmin-stat'
+	fail "curl did not get the whole file"
+}
 a=$(g2 'md5sum < /tmp/ngx/www/blob') b=$(g1 'md5sum < /tmp/blob')
 echo "served $a downloaded $b"
 assert_eq "$b" "$a" "digest of the download"

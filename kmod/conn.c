@@ -76,6 +76,19 @@ static void yasmin_conn_reply_reset(struct yasmin_peer *peer,
 }
 
 /*
+ * A non-blocking connect() leaves the core's timeout work armed, holding
+ * a reference to the socket for the whole connect timeout (60 s if the
+ * user asked): a closed socket would live on that long. Once the attempt
+ * is decided, the timeout has nothing left to do. Requires: sk_lock held
+ * and another reference held by the caller (the put is never the last).
+ */
+static void yasmin_conn_stop_connect_timer(struct vsock_sock *vsk)
+{
+	if (cancel_delayed_work(&vsk->connect_work))
+		sock_put(sk_vsock(vsk));
+}
+
+/*
  * The connection is over without a goodbye: free the channel now and
  * report @err to anyone blocked on the socket. Requires: sk_lock held.
  */
@@ -99,6 +112,7 @@ static void yasmin_conn_reset(struct yasmin_conn *c, int err)
 		sk->sk_state = TCP_CLOSE;
 		if (sk->sk_socket)
 			sk->sk_socket->state = SS_UNCONNECTED;
+		yasmin_conn_stop_connect_timer(c->vsk);
 	} else if (sk->sk_state == TCP_ESTABLISHED) {
 		/*
 		 * As virtio's transport does on a reset: the connection is
@@ -654,6 +668,7 @@ static void yasmin_conn_rx_locked(struct yasmin_conn *c,
 		sk->sk_state = TCP_ESTABLISHED;
 		sk->sk_socket->state = SS_CONNECTED;
 		vsock_insert_connected(vsk);
+		yasmin_conn_stop_connect_timer(vsk);
 		sk->sk_state_change(sk);
 		break;
 	case YASMIN_EV_RESET:

@@ -76,6 +76,22 @@ static void yasmin_conn_reply_reset(struct yasmin_peer *peer,
 }
 
 /*
+ * Called where the core asks whether it may write: on a reset connection
+ * whose error has been reported, turn further writes into EPIPE.
+ * Returns true when the connection was reset. Requires: sk_lock held.
+ */
+bool yasmin_conn_write_closed(struct yasmin_conn *c)
+{
+	struct sock *sk = sk_vsock(c->vsk);
+
+	if (!c->was_reset)
+		return false;
+	if (!sk->sk_err)
+		c->vsk->peer_shutdown |= RCV_SHUTDOWN;
+	return true;
+}
+
+/*
  * A non-blocking connect() leaves the core's timeout work armed, holding
  * a reference to the socket for the whole connect timeout (60 s if the
  * user asked): a closed socket would live on that long. Once the attempt
@@ -115,15 +131,17 @@ static void yasmin_conn_reset(struct yasmin_conn *c, int err)
 		yasmin_conn_stop_connect_timer(c->vsk);
 	} else if (sk->sk_state == TCP_ESTABLISHED) {
 		/*
-		 * As virtio's transport does on a reset: the connection is
-		 * over in both directions, so once the error has been read
-		 * (SO_ERROR clears it) poll still says readable and hung up,
-		 * reads see end of file and writes EPIPE, and nobody waits
-		 * forever on a socket that can never move again.
+		 * The connection is over for good. Like TCP after a reset,
+		 * the next read or write reports @err; once that has been
+		 * read (SO_ERROR clears it), reads see end of file and writes
+		 * EPIPE (yasmin_conn_write_closed()), so nobody waits forever
+		 * on a socket that can never move again. The peer sends no
+		 * more from now on; that it reads no more is said only after
+		 * the error, since the core reports a shutdown before it.
 		 */
 		sock_set_flag(sk, SOCK_DONE);
-		c->vsk->peer_shutdown = SHUTDOWN_MASK;
-		sk->sk_state = TCP_CLOSING;
+		c->vsk->peer_shutdown |= SEND_SHUTDOWN;
+		c->was_reset = true;
 	}
 	sk->sk_err = err;
 	sk_error_report(sk);
@@ -456,6 +474,7 @@ int yasmin_conn_connect(struct vsock_sock *vsk)
 		c->broken = false;
 		c->shut_sent = 0;
 		c->connect_unsent = false;
+		c->was_reset = false;
 	}
 
 	order = yasmin_conn_order(vsk);

@@ -42,7 +42,11 @@ static s64 yasmin_stream_has_data(struct vsock_sock *vsk)
 static s64 yasmin_stream_has_space(struct vsock_sock *vsk)
 {
 	struct yasmin_conn *c = yasmin_conn(vsk);
-	s64 n = yasmin_chan_has_space(c);
+	s64 n;
+
+	if (yasmin_conn_write_closed(c))
+		return 0;
+	n = yasmin_chan_has_space(c);
 
 	if (!n && yasmin_chan_want_space(c))
 		n = yasmin_chan_has_space(c);
@@ -86,7 +90,10 @@ static int yasmin_notify_poll_in(struct vsock_sock *vsk, size_t target,
 static int yasmin_notify_poll_out(struct vsock_sock *vsk, size_t target,
 				  bool *writable)
 {
-	*writable = yasmin_chan_want_space(yasmin_conn(vsk));
+	struct yasmin_conn *c = yasmin_conn(vsk);
+
+	/* A reset connection is "writable": the write reports why not. */
+	*writable = yasmin_conn_write_closed(c) || yasmin_chan_want_space(c);
 	return 0;
 }
 

@@ -276,6 +276,7 @@ struct yasmin_conn {
 	enum yasmin_conn_state state;
 	u8 shut_sent;			/* YASMIN_SHUT_* we already sent */
 	bool connect_unsent;		/* CONNECT cancelled before it left */
+	bool was_reset;			/* reset while connected */
 	unsigned int peer_maps;		/* charged to peer->maps (acceptor) */
 	bool broken;			/* the peer broke the channel */
 	struct yasmin_inbox *inbox;
@@ -310,6 +311,7 @@ int yasmin_conn_connect(struct vsock_sock *vsk);
 int yasmin_conn_shutdown(struct vsock_sock *vsk, int mode);
 int yasmin_conn_cancel(struct vsock_sock *vsk);
 void yasmin_conn_broken(struct yasmin_conn *c, const char *why);
+bool yasmin_conn_write_closed(struct yasmin_conn *c);
 void yasmin_conn_rx(struct yasmin_peer *peer,
 		    const struct yasmin_ctrl_msg *msg);
 void yasmin_conn_reset_peer(struct yasmin_peer *peer, int err);

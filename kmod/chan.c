@@ -141,23 +141,28 @@ int yasmin_chan_init_connector(struct yasmin_conn *c, domid_t peer,
 
 /*
  * yasmin_chan_init_acceptor() - map the channel described by a validated
- * CONNECT. Every value read from the interface pages is read once,
- * checked, and only the copy is used.
+ * CONNECT, with rings of 2^@order pages (@order <= the offered order: the
+ * listener's size, see yasmin_conn_rx_connect()). Only the first 2^@order
+ * pages of each offered ring are mapped; the rest stay the connector's.
+ * Every value read from the interface pages is read once, checked, and
+ * only the copy is used.
  */
 int yasmin_chan_init_acceptor(struct yasmin_conn *c, domid_t peer,
-			      const struct yasmin_ctrl_msg *msg)
+			      const struct yasmin_ctrl_msg *msg, u32 order)
 {
 	struct yasmin_chan *ch = &c->chan;
 	grant_ref_t intf_refs[YASMIN_INTF_PAGES] = {
 		msg->intf_ref, msg->refs_ref,
 	};
-	u32 npages = 1u << msg->ring_order, i;
+	u32 offered = 1u << msg->ring_order, npages = 1u << order, i;
 	const u32 *shared_refs;
 	grant_ref_t *refs;
 	int err;
 
+	if (WARN_ON_ONCE(order > msg->ring_order))
+		return -EINVAL;
 	ch->connector = false;
-	ch->order = msg->ring_order;
+	ch->order = order;
 	err = yasmin_evtchn_budget(peer);
 	if (err)
 		return err;
@@ -180,9 +185,12 @@ int yasmin_chan_init_acceptor(struct yasmin_conn *c, domid_t peer,
 		err = -ENOMEM;
 		goto fail_intf;
 	}
+	/* c2a's refs start at 0, a2c's at the offered ring's page count. */
 	shared_refs = ch->intf_map.va[1];
-	for (i = 0; i < 2 * npages; i++)
+	for (i = 0; i < npages; i++) {
 		refs[i] = READ_ONCE(shared_refs[i]);
+		refs[npages + i] = READ_ONCE(shared_refs[offered + i]);
+	}
 	err = yasmin_map_area_init(&ch->ring_map, peer, refs, 2 * npages);
 	kvfree(refs);
 	if (err)
@@ -203,6 +211,23 @@ fail_intf:
 	yasmin_map_area_uninit(&ch->intf_map);
 	ch->intf = NULL;
 	return err;
+}
+
+/*
+ * yasmin_chan_accepted() - the acceptor took rings of 2^@order pages, at
+ * most what we offered: use that much of each. The pages past it stay
+ * granted, unused, until the channel goes. Returns -EPROTO for an order we
+ * never offered (the peer is lying).
+ */
+int yasmin_chan_accepted(struct yasmin_conn *c, u32 order)
+{
+	struct yasmin_chan *ch = &c->chan;
+
+	if (!ch->up || !ch->connector || order > ch->order)
+		return -EPROTO;
+	ch->tx.size = yasmin_ring_order_bytes(order);
+	ch->rx.size = ch->tx.size;
+	return 0;
 }
 
 /*

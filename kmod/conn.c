@@ -444,6 +444,21 @@ static int yasmin_conn_order(struct vsock_sock *vsk)
 	return yasmin_ring_order_for(want);
 }
 
+/*
+ * The largest rings a listener takes: its buffer size, or ring_kb. A size
+ * outside the rings' range is clamped to it here rather than refused: the
+ * listener only bounds what its peers may offer.
+ */
+static u32 yasmin_conn_listener_order(struct vsock_sock *vsk)
+{
+	int order = yasmin_conn_order(vsk);
+
+	if (order >= 0)
+		return order;
+	return vsk->buffer_size < YASMIN_PAGE_SIZE ? YASMIN_RING_ORDER_MIN :
+						     YASMIN_RING_ORDER_MAX;
+}
+
 /* Requires: sk_lock held; sk_state is TCP_SYN_SENT. */
 int yasmin_conn_connect(struct vsock_sock *vsk)
 {
@@ -560,6 +575,7 @@ static void yasmin_conn_rx_connect(struct yasmin_peer *peer,
 	struct vsock_sock *vchild;
 	struct yasmin_conn *c;
 	unsigned int maps;
+	u32 order;
 	int err;
 
 	/*
@@ -594,10 +610,14 @@ static void yasmin_conn_rx_connect(struct yasmin_peer *peer,
 	c = yasmin_conn(vchild);
 	c->id = m->conn_id;
 	/*
-	 * The peer chooses the ring size, so what one peer can make us map
-	 * is capped: its CONNECTs past max_peer_maps are refused.
+	 * The rings are the smaller of the offer and the listener's size
+	 * (which the child inherited), so a peer cannot make us map more
+	 * than the listener asked for. What all of one peer's connections
+	 * map is capped too: its CONNECTs past max_peer_maps are refused.
 	 */
-	maps = YASMIN_INTF_PAGES + (2u << m->ring_order);
+	order = min_t(u32, m->ring_order, yasmin_conn_listener_order(vchild));
+	reply.ring_order = order;
+	maps = YASMIN_INTF_PAGES + (2u << order);
 	if (atomic_add_return(maps, &peer->maps) > yasmin_max_peer_maps) {
 		atomic_sub(maps, &peer->maps);
 		yasmin_stat_add(YASMIN_STAT_REFUSED, 1);
@@ -614,7 +634,7 @@ static void yasmin_conn_rx_connect(struct yasmin_peer *peer,
 				    peer->domid, yasmin_max_peer_conns);
 		goto drop_child;
 	}
-	err = yasmin_chan_init_acceptor(c, peer->domid, m);
+	err = yasmin_chan_init_acceptor(c, peer->domid, m, order);
 	if (err) {
 		atomic_dec(&peer->accepted);
 		atomic_sub(maps, &peer->maps);
@@ -680,6 +700,11 @@ static void yasmin_conn_rx_locked(struct yasmin_conn *c,
 		if (sk->sk_state != TCP_SYN_SENT || !sk->sk_socket) {
 			/* connect() gave up (timeout, signal) meanwhile. */
 			yasmin_conn_reply_reset(c->peer, m);
+			break;
+		}
+		/* Rings larger than offered would overrun what we granted. */
+		if (yasmin_chan_accepted(c, m->ring_order)) {
+			yasmin_conn_broken(c, "ACCEPT with rings larger than offered");
 			break;
 		}
 		c->state = next;

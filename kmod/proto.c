@@ -31,6 +31,12 @@ int yasmin_msg_check(const struct yasmin_ctrl_msg *m)
 			return -EPROTO;
 		return 0;
 	case YASMIN_MSG_ACCEPT:
+		/* ring_order: the rings the acceptor took (<= offered). */
+		if (m->flags || m->ring_order > YASMIN_RING_ORDER_MAX)
+			return -EPROTO;
+		if (m->intf_ref || m->refs_ref || m->evtchn)
+			return -EPROTO;
+		return 0;
 	case YASMIN_MSG_RESET:
 		if (m->flags)
 			return -EPROTO;

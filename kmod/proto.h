@@ -44,8 +44,13 @@
  *   grant refs of the ring pages: refs[0 .. 2^order) for c2a, then
  *   refs[2^order .. 2^(order+1)) for a2c. The connector grants all of
  *   them, zeroed, and sends their first refs in YASMIN_MSG_CONNECT with an
- *   unbound event channel port. The acceptor maps them, binds the port and
- *   answers YASMIN_MSG_ACCEPT.
+ *   unbound event channel port. The acceptor picks the ring order it takes,
+ *   at most the one offered (its listener's buffer size bounds it), maps
+ *   the interface pages and the first 2^taken pages of each ring
+ *   (refs[0 ..) and refs[2^offered ..)), binds the port and answers
+ *   YASMIN_MSG_ACCEPT with the order taken. Both sides then use rings of
+ *   that order; the connector's pages past it stay unused. An ACCEPT with
+ *   an order above the offer breaks the connection.
  */
 #ifndef YASMIN_PROTO_H
 #define YASMIN_PROTO_H
@@ -60,7 +65,8 @@ typedef uint64_t u64;
 #include <linux/types.h>
 #endif
 
-#define YASMIN_PROTO_VERSION	1
+/* 2: ACCEPT carries the ring order the acceptor took. */
+#define YASMIN_PROTO_VERSION	2
 
 #define YASMIN_XS_BASE		"/local/domain/0/data/yasmin"
 
@@ -134,7 +140,9 @@ enum yasmin_msg_type {
 	 * channel (intf_ref, refs_ref, evtchn, ring_order).
 	 */
 	YASMIN_MSG_CONNECT = 1,
-	/* dst_port's listener took conn_id; the channel is mapped and bound. */
+	/* dst_port's listener took conn_id; the channel is mapped and bound,
+	 * with rings of ring_order (<= the CONNECT's).
+	 */
 	YASMIN_MSG_ACCEPT = 2,
 	/* conn_id is gone: refused, closed with unread data, or broken. */
 	YASMIN_MSG_RESET = 3,
@@ -157,7 +165,9 @@ enum yasmin_msg_type {
 struct yasmin_ctrl_msg {
 	u8 type;		/* enum yasmin_msg_type */
 	u8 flags;		/* SHUTDOWN: YASMIN_SHUT_*; else 0 */
-	u8 ring_order;		/* CONNECT: order of each data ring */
+	u8 ring_order;		/* CONNECT: order of each data ring offered;
+				 * ACCEPT: order taken, <= offered
+				 */
 	u8 reserved;
 	u32 src_port;
 	u32 dst_port;

@@ -223,7 +223,7 @@ void yasmin_ctrl_uninit(void);
 struct yasmin_chan {
 	bool up;
 	bool connector;
-	u32 order;
+	u32 order;		/* connector: offered; acceptor: mapped */
 	struct yasmin_grant_area local;		/* connector's memory */
 	struct yasmin_map_area intf_map;	/* acceptor's mappings */
 	struct yasmin_map_area ring_map;
@@ -291,7 +291,8 @@ static inline struct yasmin_conn *yasmin_conn(struct vsock_sock *vsk)
 int yasmin_chan_init_connector(struct yasmin_conn *c, domid_t peer,
 			       u32 order, struct yasmin_ctrl_msg *msg);
 int yasmin_chan_init_acceptor(struct yasmin_conn *c, domid_t peer,
-			      const struct yasmin_ctrl_msg *msg);
+			      const struct yasmin_ctrl_msg *msg, u32 order);
+int yasmin_chan_accepted(struct yasmin_conn *c, u32 order);
 void yasmin_chan_uninit(struct yasmin_conn *c);
 /* datapath.c */
 s64 yasmin_chan_has_data(struct yasmin_conn *c);

@@ -211,6 +211,12 @@ static __attribute__((noreturn)) void serve(void)
 	if (family == AF_UNIX)
 		unlink(addr);
 	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/*
+	 * A yasmin listener bounds the rings its clients get: take the
+	 * largest, so that each client's RING is what is measured.
+	 */
+	if (family == AF_VSOCK && !ring)
+		ring = 2u << 20;
 	tune(l);
 	if (bind(l, (void *)&ss, len) || listen(l, 128))
 		die("bind/listen");

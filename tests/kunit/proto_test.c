@@ -70,6 +70,15 @@ static void proto_bad_others(struct kunit *test)
 	m = proto_simple(YASMIN_MSG_ACCEPT, 0);
 	m.evtchn = 3;
 	KUNIT_EXPECT_EQ(test, yasmin_msg_check(&m), -EPROTO);
+	/* An ACCEPT names the ring order it took, within the rings' range. */
+	m = proto_simple(YASMIN_MSG_ACCEPT, 0);
+	m.ring_order = YASMIN_RING_ORDER_MAX;
+	KUNIT_EXPECT_EQ(test, yasmin_msg_check(&m), 0);
+	m.ring_order = YASMIN_RING_ORDER_MAX + 1;
+	KUNIT_EXPECT_EQ(test, yasmin_msg_check(&m), -EPROTO);
+	m = proto_simple(YASMIN_MSG_RESET, 0);
+	m.ring_order = 1;
+	KUNIT_EXPECT_EQ(test, yasmin_msg_check(&m), -EPROTO);
 	m = proto_simple(YASMIN_MSG_RESET, 1);
 	KUNIT_EXPECT_EQ(test, yasmin_msg_check(&m), -EPROTO);
 	m = proto_simple(YASMIN_MSG_SHUTDOWN, 0);

@@ -15,6 +15,8 @@
  *                    connection. -r connector: connect to the victim's
  *                    listener -p PORT and do the same to our own channel.
  *                    -r ctrl: break the control ring's indices instead.
+ *                    -r accept-lie: accept the victim's connects claiming
+ *                    rings one order larger than offered.
  *   bogus-connect    every malformed CONNECT and message of hostile.h's
  *                    table to the listener -p PORT, each answered or not
  *                    as an honest victim must.
@@ -475,6 +477,10 @@ static struct chan *chan_accept(const struct yasmin_ctrl_msg *m)
 	ch->since = now();
 	simple_msg(YASMIN_MSG_ACCEPT, 0, ch->src_port, ch->dst_port,
 		   ch->conn_id, &r);
+	r.ring_order = ch->order;	/* we take the whole offer */
+	/* accept-lie: claim rings one order larger than offered. */
+	if (!strcmp(variant, "accept-lie") && ch->order < YASMIN_RING_ORDER_MAX)
+		r.ring_order = ch->order + 1;
 	send_msg(&r, 5);
 	return ch;
 
@@ -530,6 +536,12 @@ static int pump(bool accept)
 			break;
 		case YASMIN_MSG_ACCEPT:
 			if (ch && ch->state == CH_SENT) {
+				/* The victim's listener may take less. */
+				if (m.ring_order > ch->order)
+					printf("hostile: the victim took rings of order %u, offered %u\n",
+					       m.ring_order, ch->order);
+				else
+					ch->order = m.ring_order;
 				ch->state = CH_OPEN;
 				ch->since = now();
 				ch->dst_port = m.src_port;
@@ -644,6 +656,43 @@ static void mode_corrupt_acceptor(void)
 	}
 	printf("hostile: corrupt-indices variant=acceptor conns=%lu reset_by_victim=%lu secs=%.1f\n",
 	       conns, n_violations_reset, secs - (end - now()));
+}
+
+/*
+ * Accept each of the victim's connects claiming larger rings than it
+ * offered (chan_accept()): it must reset every one rather than write past
+ * the pages it granted.
+ */
+static void mode_accept_lie(void)
+{
+	double end = now() + secs, wait;
+	unsigned long conns = 0, reset = 0;
+	unsigned int i;
+
+	while (now() < end && (count < 0 || (long)conns < count)) {
+		keep_session();
+		pump(true);
+		for (i = 0; i < MAX_CHANS; i++) {
+			struct chan *ch = &chans[i];
+
+			if (!ch->used)
+				continue;
+			wait = now() + 3;
+			while (ch->state == CH_OPEN && now() < wait) {
+				pump(true);
+				drain_events(10);
+			}
+			printf("hostile: conn %lu (id %u): %s\n", conns,
+			       ch->conn_id, ch->state == CH_GONE ?
+			       "reset by the victim" : "still open after 3 s");
+			reset += ch->state == CH_GONE;
+			chan_close(ch);
+			conns++;
+		}
+		drain_events(20);
+	}
+	printf("hostile: corrupt-indices variant=accept-lie conns=%lu reset_by_victim=%lu secs=%.1f\n",
+	       conns, reset, secs - (end - now()));
 }
 
 static void mode_corrupt_connector(void)
@@ -1096,7 +1145,8 @@ static void usage(const char *why)
 		"usage: yasmin-hostile -c VICTIM_CID [-t SECS] [-n COUNT] [-p PORT]\n"
 		"           [-U UNBOUND_PORT] [-o ORDER] [-w WINDOW] [-r VARIANT]\n"
 		"           [-H HOLD_SECS] [-3 THIRD_DOMID] [-R] [-s SEED] MODE\n"
-		"MODE: corrupt-indices (-r acceptor|connector|ctrl) bogus-connect\n"
+		"MODE: corrupt-indices (-r acceptor|accept-lie|connector|ctrl)\n"
+		"      bogus-connect\n"
 		"      connect-flood request-churn ctrl-fill\n"
 		"      evtchn-storm (-r ctrl|data|both) xs-garbage\n"
 		"Exit: 0 attack ran, 2 usage, 3 setup failed.\n");
@@ -1196,10 +1246,12 @@ int main(int argc, char **argv)
 			mode_corrupt_connector();
 		} else if (!strcmp(variant, "ctrl")) {
 			mode_corrupt_ctrl();
+		} else if (!strcmp(variant, "accept-lie")) {
+			mode_accept_lie();
 		} else if (!*variant || !strcmp(variant, "acceptor")) {
 			mode_corrupt_acceptor();
 		} else {
-			usage("-r must be acceptor, connector or ctrl");
+			usage("-r must be acceptor, accept-lie, connector or ctrl");
 		}
 	} else if (!strcmp(mode, "bogus-connect")) {
 		if (!port)

@@ -69,7 +69,14 @@ UTEST(connect_only_fields_elsewhere_are_refused)
 	for (unsigned int i = 0; i < 2; i++) {
 		struct yasmin_ctrl_msg m = simple_msg(types[i], 0);
 
+		/* An ACCEPT names the ring order taken; a RESET names none. */
 		m.ring_order = 1;
+		UT_ASSERT_EQ(yasmin_msg_check(&m),
+			     types[i] == YASMIN_MSG_ACCEPT ? 0 : -EPROTO);
+		m.ring_order = YASMIN_RING_ORDER_MAX;
+		UT_ASSERT_EQ(yasmin_msg_check(&m),
+			     types[i] == YASMIN_MSG_ACCEPT ? 0 : -EPROTO);
+		m.ring_order = YASMIN_RING_ORDER_MAX + 1;
 		UT_ASSERT_EQ(yasmin_msg_check(&m), -EPROTO);
 		m = simple_msg(types[i], 0); m.intf_ref = 8;
 		UT_ASSERT_EQ(yasmin_msg_check(&m), -EPROTO);
@@ -129,7 +136,10 @@ static int reference_ok(const struct yasmin_ctrl_msg *m)
 	if (m->type == YASMIN_MSG_CONNECT)
 		return m->flags == 0 && m->ring_order <= 9 && m->evtchn &&
 		       m->intf_ref && m->refs_ref;
-	if (m->type == YASMIN_MSG_ACCEPT || m->type == YASMIN_MSG_RESET)
+	if (m->type == YASMIN_MSG_ACCEPT)
+		return m->flags == 0 && m->ring_order <= 9 && !m->intf_ref &&
+		       !m->refs_ref && !m->evtchn;
+	if (m->type == YASMIN_MSG_RESET)
 		return m->flags == 0 && !connect_fields;
 	if (m->type == YASMIN_MSG_SHUTDOWN)
 		return m->flags >= 1 && m->flags <= 3 && !connect_fields;

@@ -17,6 +17,21 @@ hostile_wait 180
 acc=$(g2 'cat /tmp/hostile.log')
 hostile_kill
 
+step "accept-lie: guest2 accepts guest1's 4 connects claiming rings larger than offered; guest1 resets each"
+hostile_run -t 60 -n 4 -r accept-lie corrupt-indices
+wait_log 2 /tmp/hostile.log 'joined control channel' 30
+guest 1 -t 90 "yasmin-xfer -c $G2_CID -p 7300 -n 1M -P 4 -T 10 -S 10 -t 60 > /tmp/victim-lie.log 2>&1; echo rc=\$? >> /tmp/victim-lie.log; cat /tmp/victim-lie.log" || true
+hostile_wait 90
+lie=$(g2 'cat /tmp/hostile.log')
+vlie=$(g1 'cat /tmp/victim-lie.log')
+hostile_kill
+echo "$lie" | grep 'conn '
+assert_grep 'variant=accept-lie conns=4 reset_by_victim=4' "$lie"
+# Every connect failed with the protocol error, none was used.
+assert_grep 'EPROTO' "$vlie"
+assert_grep 'rc=3' "$vlie"
+assert_grep 'ACCEPT with rings larger than offered' "$(g1 'dmesg | tail -n 40')"
+
 step "connector side: guest2 connects to guest1's listener 7 times and breaks its own channel's indices"
 hostile_run -p $VICTIM_PORT -t 150 -n 7 -o 2 -r connector corrupt-indices
 hostile_wait 180

@@ -1,10 +1,31 @@
 # kmod_ringsizes: rings of 4 KiB, 64 KiB, 512 KiB and 2 MiB all pass the
 # bulk test, both ways at once; sizes outside 4 KiB..2 MiB get EINVAL at
-# connect (exit 3), and a bad ring_kb makes insmod fail.
+# connect (exit 3), and a bad ring_kb makes insmod fail. A listener's size
+# bounds the rings its peers get: a 2 MiB connect to a 4 KiB listener runs
+# on 4 KiB rings, and the acceptor maps just those.
 SIZE=${RING_BULK_SIZE:-1G}
-step "guest2 serves"
-g2 'yasmin-xfer -s -p 5500 > /tmp/ring-s.log 2>&1 &'
+step "guest2 serves, taking rings up to 2 MiB"
+g2 'yasmin-xfer -s -p 5500 -B 2097152 > /tmp/ring-s.log 2>&1 &'
 wait_log 2 /tmp/ring-s.log 'listening on port'
+
+step "a 2 MiB connect to a 4 KiB listener gets 4 KiB rings: guest2 maps 2 + 2 pages for it"
+g2 'yasmin-xfer -s -p 5501 -B 4096 > /tmp/ring-small.log 2>&1 &'
+wait_log 2 /tmp/ring-small.log 'listening on port'
+base=$(g2 'yasmin-stat maps')
+g1 "(yasmin-xfer -c $G2_CID -p 5501 -n 32M -d -B 2097152 > /tmp/ring-small-c.log 2>&1; echo rc=\$? >> /tmp/ring-small-c.log) &"
+# The transfer takes seconds on 4 KiB rings: sample while it runs.
+m=$base
+i=0
+while [ "$m" = "$base" ] && [ $i -lt 100 ]; do
+	m=$(g2 'yasmin-stat maps')
+	i=$((i + 1))
+done
+echo "guest2 maps: baseline $base, during the transfer $m"
+assert_eq "$m" $((base + 4)) "guest2's maps for one connection on a 4 KiB listener"
+wait_log 1 /tmp/ring-small-c.log '^rc=' 300
+out=$(g1 'cat /tmp/ring-small-c.log')
+echo "$out"
+assert_grep '^rc=0' "$out"
 
 for r in 4096 65536 524288 2097152; do
 	n=$SIZE

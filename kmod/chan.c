@@ -215,18 +215,33 @@ fail_intf:
 
 /*
  * yasmin_chan_accepted() - the acceptor took rings of 2^@order pages, at
- * most what we offered: use that much of each. The pages past it stay
- * granted, unused, until the channel goes. Returns -EPROTO for an order we
- * never offered (the peer is lying).
+ * most what we offered: use that much of each, and let go of the pages
+ * past it in both rings, so an offer the listener cut costs no grants.
+ * Returns -EPROTO for an order we never offered (the peer is lying).
  */
 int yasmin_chan_accepted(struct yasmin_conn *c, u32 order)
 {
 	struct yasmin_chan *ch = &c->chan;
+	u32 offered, taken, a2c;
 
 	if (!ch->up || !ch->connector || order > ch->order)
 		return -EPROTO;
-	ch->tx.size = yasmin_ring_order_bytes(order);
-	ch->rx.size = ch->tx.size;
+	offered = 1u << ch->order;
+	taken = 1u << order;
+	a2c = YASMIN_INTF_PAGES + offered;
+	/*
+	 * a2c's tail first, then c2a's, which moves a2c down behind it. A
+	 * trim that fails (no memory) keeps its pages granted until close.
+	 */
+	if (order < ch->order &&
+	    !yasmin_grant_area_trim(&ch->local, a2c + taken, offered - taken,
+				    c->id) &&
+	    !yasmin_grant_area_trim(&ch->local, YASMIN_INTF_PAGES + taken,
+				    offered - taken, c->id))
+		a2c = YASMIN_INTF_PAGES + taken;
+	ch->order = order;
+	yasmin_chan_set_rings(ch, &ch->local.va[YASMIN_INTF_PAGES],
+			      &ch->local.va[a2c]);
 	return 0;
 }
 

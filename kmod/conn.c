@@ -142,6 +142,13 @@ static void yasmin_conn_reset(struct yasmin_conn *c, int err)
 		sock_set_flag(sk, SOCK_DONE);
 		c->vsk->peer_shutdown |= SEND_SHUTDOWN;
 		c->was_reset = true;
+	} else {
+		/*
+		 * connect() gave up already (timeout, signal) and reported
+		 * that: an error left now would fail the socket's next
+		 * connect() at once.
+		 */
+		return;
 	}
 	sk->sk_err = err;
 	sk_error_report(sk);
@@ -698,13 +705,24 @@ static void yasmin_conn_rx_locked(struct yasmin_conn *c,
 	switch (ev) {
 	case YASMIN_EV_ACCEPTED:
 		if (sk->sk_state != TCP_SYN_SENT || !sk->sk_socket) {
-			/* connect() gave up (timeout, signal) meanwhile. */
+			/*
+			 * connect() gave up (timeout, signal) meanwhile: let
+			 * go of the channel now, then tell the acceptor.
+			 */
+			yasmin_conn_reset(c, ECONNRESET);
 			yasmin_conn_reply_reset(c->peer, m);
 			break;
 		}
-		/* Rings larger than offered would overrun what we granted. */
+		/*
+		 * Rings larger than offered would overrun what we granted.
+		 * Torn down here, where we may sleep, so connect() sees one
+		 * error and the socket keeps none for a later attempt.
+		 */
 		if (yasmin_chan_accepted(c, m->ring_order)) {
-			yasmin_conn_broken(c, "ACCEPT with rings larger than offered");
+			pr_warn_ratelimited("domain %u, port %u: ACCEPT with rings larger than offered; resetting\n",
+					    c->peer->domid, vsk->local_addr.svm_port);
+			yasmin_conn_reset(c, EPROTO);
+			yasmin_conn_send(c, YASMIN_MSG_RESET, 0);
 			break;
 		}
 		c->state = next;

@@ -141,6 +141,40 @@ void yasmin_grant_area_uninit(struct yasmin_grant_area *a, u32 tag)
 }
 
 /*
+ * yasmin_grant_area_trim() - let go of the @count pages of @a from @first
+ * on, and pack the rest; pages the peer maps linger under @tag like any
+ * area we let go. -ENOMEM leaves @a as it was.
+ */
+int yasmin_grant_area_trim(struct yasmin_grant_area *a, unsigned int first,
+			   unsigned int count, u32 tag)
+{
+	struct yasmin_grant_area cut = { .peer = a->peer, .nr = count };
+	unsigned int tail;
+
+	if (WARN_ON_ONCE(first > a->nr || count > a->nr - first))
+		return -EINVAL;
+	cut.pages = kvcalloc(count, sizeof(*cut.pages), GFP_KERNEL);
+	cut.va = kvcalloc(count, sizeof(*cut.va), GFP_KERNEL);
+	cut.refs = kvcalloc(count, sizeof(*cut.refs), GFP_KERNEL);
+	if (!cut.pages || !cut.va || !cut.refs) {
+		yasmin_grant_area_free_arrays(&cut);
+		return -ENOMEM;
+	}
+	memcpy(cut.pages, a->pages + first, count * sizeof(*cut.pages));
+	memcpy(cut.va, a->va + first, count * sizeof(*cut.va));
+	memcpy(cut.refs, a->refs + first, count * sizeof(*cut.refs));
+	tail = a->nr - first - count;
+	memmove(a->pages + first, a->pages + first + count,
+		tail * sizeof(*a->pages));
+	memmove(a->va + first, a->va + first + count, tail * sizeof(*a->va));
+	memmove(a->refs + first, a->refs + first + count,
+		tail * sizeof(*a->refs));
+	a->nr -= count;
+	yasmin_grant_area_uninit(&cut, tag);
+	return 0;
+}
+
+/*
  * yasmin_grant_area_abandon() - hand what is left to the grant table's
  * deferred list, which frees each page once the peer lets go. Only for
  * module unload, when nothing of ours may remain; counted, since those

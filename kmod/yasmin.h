@@ -93,6 +93,8 @@ int yasmin_grant_area_init(struct yasmin_grant_area *a, unsigned int nr,
 			   domid_t peer, u32 tag);
 void yasmin_grant_area_uninit(struct yasmin_grant_area *a, u32 tag);
 unsigned int yasmin_grant_area_try_end(struct yasmin_grant_area *a);
+int yasmin_grant_area_trim(struct yasmin_grant_area *a, unsigned int first,
+			   unsigned int count, u32 tag);
 void yasmin_grant_area_abandon(struct yasmin_grant_area *a);
 
 /*
@@ -223,7 +225,7 @@ void yasmin_ctrl_uninit(void);
 struct yasmin_chan {
 	bool up;
 	bool connector;
-	u32 order;		/* connector: offered; acceptor: mapped */
+	u32 order;		/* of the rings in use (offered until ACCEPT) */
 	struct yasmin_grant_area local;		/* connector's memory */
 	struct yasmin_map_area intf_map;	/* acceptor's mappings */
 	struct yasmin_map_area ring_map;

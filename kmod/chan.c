@@ -96,11 +96,12 @@ static int yasmin_evtchn_budget(domid_t peer)
  * yasmin_chan_init_connector() - allocate, zero and grant a channel with
  * rings of 2^@order pages, and fill in the CONNECT fields of @msg.
  */
-int yasmin_chan_init_connector(struct yasmin_conn *c, domid_t peer,
+int yasmin_chan_init_connector(struct yasmin_conn *c, struct yasmin_peer *p,
 			       u32 order, struct yasmin_ctrl_msg *msg)
 {
 	struct yasmin_chan *ch = &c->chan;
 	u32 npages = 1u << order, i;
+	domid_t peer = p->domid;
 	u32 *refs;
 	int err;
 
@@ -111,7 +112,7 @@ int yasmin_chan_init_connector(struct yasmin_conn *c, domid_t peer,
 		return err;
 	err = yasmin_grant_area_init(&ch->local,
 				     YASMIN_INTF_PAGES + 2 * npages, peer,
-				     c->id);
+				     c->id, &p->grants);
 	if (err)
 		return err == -ENOSPC ? -ENOBUFS : err;
 
@@ -267,6 +268,8 @@ void yasmin_chan_uninit(struct yasmin_conn *c)
 		if (c->peer && c->peer_maps) {
 			atomic_sub(c->peer_maps, &c->peer->maps);
 			atomic_dec(&c->peer->accepted);
+			atomic_sub(c->peer_maps, &yasmin_accepted_maps);
+			atomic_dec(&yasmin_accepted_conns);
 		}
 		c->peer_maps = 0;
 	}

@@ -13,6 +13,9 @@
 
 #include "yasmin.h"
 
+atomic_t yasmin_accepted_maps = ATOMIC_INIT(0);
+atomic_t yasmin_accepted_conns = ATOMIC_INIT(0);
+
 /* af_vsock.c's default buffer size: a socket nobody tuned gets ring_kb. */
 #define YASMIN_VSOCK_DEFAULT_BUFFER_SIZE	(256 * 1024)
 
@@ -523,7 +526,7 @@ int yasmin_conn_connect(struct vsock_sock *vsk)
 	do {
 		c->id = get_random_u32();
 	} while (!c->id);
-	err = yasmin_chan_init_connector(c, domid, order, &msg);
+	err = yasmin_chan_init_connector(c, peer, order, &msg);
 	if (err)
 		return err;
 	msg.src_port = vsk->local_addr.svm_port;
@@ -564,6 +567,52 @@ int yasmin_conn_cancel(struct vsock_sock *vsk)
 	    yasmin_ctrl_cancel(c->peer, c->id))
 		c->connect_unsent = true;
 	return 0;
+}
+
+static void yasmin_conn_uncharge_accept(struct yasmin_peer *peer,
+					unsigned int maps)
+{
+	atomic_sub(maps, &peer->maps);
+	atomic_dec(&peer->accepted);
+	atomic_sub(maps, &yasmin_accepted_maps);
+	atomic_dec(&yasmin_accepted_conns);
+}
+
+/*
+ * Charge a connection from @peer mapping @maps pages to its budgets and
+ * to every peer's together; false (refused, and said so) past any.
+ */
+static bool yasmin_conn_charge_accept(struct yasmin_peer *peer,
+				      unsigned int maps)
+{
+	const char *cap = NULL;
+	unsigned int limit = 0;
+
+	atomic_add(maps, &peer->maps);
+	atomic_inc(&peer->accepted);
+	atomic_add(maps, &yasmin_accepted_maps);
+	atomic_inc(&yasmin_accepted_conns);
+	if (atomic_read(&peer->maps) > yasmin_max_peer_maps) {
+		cap = "max_peer_maps";
+		limit = yasmin_max_peer_maps;
+	} else if (atomic_read(&yasmin_accepted_maps) > yasmin_max_maps) {
+		cap = "max_maps";
+		limit = yasmin_max_maps;
+	} else if (atomic_read(&peer->accepted) > yasmin_max_peer_conns) {
+		cap = "max_peer_conns";
+		limit = yasmin_max_peer_conns;
+	} else if (atomic_read(&yasmin_accepted_conns) >
+		   yasmin_max_evtchns - yasmin_max_evtchns / 4) {
+		cap = "three quarters of max_evtchns";
+		limit = yasmin_max_evtchns - yasmin_max_evtchns / 4;
+	}
+	if (!cap)
+		return true;
+	yasmin_conn_uncharge_accept(peer, maps);
+	yasmin_stat_add(YASMIN_STAT_REFUSED, 1);
+	pr_warn_ratelimited("domain %u: refusing a connection of %u pages past %s=%u\n",
+			    peer->domid, maps, cap, limit);
+	return false;
 }
 
 /* CONNECT for one of our listeners. Requires: peer->lock held. */
@@ -625,26 +674,11 @@ static void yasmin_conn_rx_connect(struct yasmin_peer *peer,
 	order = min_t(u32, m->ring_order, yasmin_conn_listener_order(vchild));
 	reply.ring_order = order;
 	maps = YASMIN_INTF_PAGES + (2u << order);
-	if (atomic_add_return(maps, &peer->maps) > yasmin_max_peer_maps) {
-		atomic_sub(maps, &peer->maps);
-		yasmin_stat_add(YASMIN_STAT_REFUSED, 1);
-		pr_warn_ratelimited("domain %u: refusing a connection: it would map %u pages past max_peer_maps=%u\n",
-				    peer->domid, maps, yasmin_max_peer_maps);
+	if (!yasmin_conn_charge_accept(peer, maps))
 		goto drop_child;
-	}
-	/* Each costs an event channel too, of which a guest has few. */
-	if (atomic_inc_return(&peer->accepted) > yasmin_max_peer_conns) {
-		atomic_dec(&peer->accepted);
-		atomic_sub(maps, &peer->maps);
-		yasmin_stat_add(YASMIN_STAT_REFUSED, 1);
-		pr_warn_ratelimited("domain %u: refusing a connection past max_peer_conns=%u\n",
-				    peer->domid, yasmin_max_peer_conns);
-		goto drop_child;
-	}
 	err = yasmin_chan_init_acceptor(c, peer->domid, m, order);
 	if (err) {
-		atomic_dec(&peer->accepted);
-		atomic_sub(maps, &peer->maps);
+		yasmin_conn_uncharge_accept(peer, maps);
 		goto drop_child;
 	}
 	c->peer_maps = maps;

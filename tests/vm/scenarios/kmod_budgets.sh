@@ -1,6 +1,8 @@
 # kmod_budgets: the resource caps a user or a peer runs into. max_grants
-# bounds what all sockets may grant (connect fails with ENOBUFS and the log
-# says why); max_peer_maps bounds what one peer's CONNECTs may make us map
+# bounds what all sockets may grant and max_peer_grants what they may grant
+# one peer (connect fails with ENOBUFS and the log says why); max_peer_maps
+# and max_maps bound what one peer's and all peers' CONNECTs may make us
+# map, and accepted connections may take three quarters of max_evtchns
 # (refused, the client sees a reset). Counters return to baseline after.
 # Default rings cost 2 + 2 * 128 = 258 pages per connection.
 counts() { guest "$1" 'echo $(yasmin-stat grants) $(yasmin-stat maps) $(yasmin-stat evtchns) $(yasmin-stat sockets)'; }
@@ -49,6 +51,25 @@ g1 'killall socat; true'
 g2 'pkill -f "sleep 60"; true'
 settle "$base1" "$base2"
 
+step "guest1 with max_peer_grants=600: two connections to guest2 fit, the third gets ENOBUFS"
+reload 1 max_peer_grants=600
+warm
+base1=$(counts 1)
+hold 2 p
+wait_stat 1 sockets 2
+assert_eq "$(g1 yasmin-stat grants)" $(( ${base1%% *} + 2 * 258 )) "guest1 grants with 2 connections"
+rc=0
+out=$(g1 "socat -u VSOCK-CONNECT:$G2_CID:5701 - 2>&1") || rc=$?
+echo "third connect: rc=$rc $out"
+[ "$rc" != 0 ] || fail "the third connection was accepted past max_peer_grants"
+assert_grep "No buffer space available" "$out"
+assert_grep "would pass max_peer_grants=600" "$(g1 'dmesg | tail -n 20')"
+g1 'killall socat; true'
+g2 'pkill -f "sleep 60"; true'
+wait_stat 1 sockets 0
+wait_stat 1 grants "${base1%% *}"
+assert_eq "$(g1 yasmin-stat grants)" "${base1%% *}" "guest1 grants after the clients went"
+
 step "guest1 back to default budgets: four connections fit"
 reload 1 ''
 warm
@@ -74,6 +95,42 @@ echo "third connect: rc=$rc $out"
 [ "$rc" != 0 ] || fail "the third connection was accepted past max_peer_maps"
 assert_grep "past max_peer_maps=600" "$(g2 'dmesg | tail -n 20')"
 assert_eq "$(g2 yasmin-stat refused)" 1 "guest2 refused counter"
+
+step "guest2 with max_maps=600 (all peers together): guest1's third connection is refused"
+g1 'killall socat; true'
+g2 'pkill -f "sleep 60"; true'
+settle "$base1" "$base2"
+g2 'killall socat; true'
+reload 2 'max_maps=600 max_peer_maps=100000'
+servers
+warm
+base2=$(counts 2)
+hold 2 m
+i=0
+until [ "$(g2 yasmin-stat maps)" = $(( $(echo "$base2" | cut -d' ' -f2) + 2 * 258 )) ] || [ $i -ge 100 ]; do sleep 0.1; i=$((i + 1)); done
+rc=0
+out=$(g1 "socat -u VSOCK-CONNECT:$G2_CID:5701 - 2>&1") || rc=$?
+echo "third connect: rc=$rc $out"
+[ "$rc" != 0 ] || fail "the third connection was accepted past max_maps"
+assert_grep "past max_maps=600" "$(g2 'dmesg | tail -n 20')"
+
+step "guest2 with max_evtchns=8: accepted connections stop at 6 (three quarters), the 7th is refused"
+g1 'killall socat; true'
+g2 'pkill -f "sleep 60"; true'
+settle "$base1" "$base2"
+g2 'killall socat; true'
+reload 2 max_evtchns=8
+servers
+warm
+base2=$(counts 2)
+hold 6 e
+wait_stat 2 sockets 6
+assert_eq "$(g2 yasmin-stat sockets)" 6 "guest2 sockets with 6 connections held"
+rc=0
+out=$(g1 "socat -u VSOCK-CONNECT:$G2_CID:5701 - 2>&1") || rc=$?
+echo "7th connect: rc=$rc $out"
+[ "$rc" != 0 ] || fail "the 7th connection was accepted past three quarters of max_evtchns"
+assert_grep "past three quarters of max_evtchns=6" "$(g2 'dmesg | tail -n 20')"
 
 step "everything goes; both guests return to baseline, nothing lingers"
 g1 'killall socat; true'

@@ -77,28 +77,27 @@ int yasmin_grant_area_init(struct yasmin_grant_area *a, unsigned int nr,
 	a->charge = charge;
 	/*
 	 * Reserve first, so racing sockets cannot overshoot the caps: the
-	 * peer's own, so that one peer that never unmaps what we let go
-	 * cannot use up the module's for every peer, then the module's.
+	 * module's, then the peer's own, so that one peer that never unmaps
+	 * what we let go cannot use up the module's for every peer.
 	 */
-	if (!yasmin_grants_reserve_peer(charge, nr)) {
-		yasmin_linger_reap_peer(peer);
-		if (!yasmin_grants_reserve_peer(charge, nr)) {
-			yasmin_stat_add(YASMIN_STAT_REFUSED, 1);
-			pr_warn_ratelimited("%u more grants for domain %u would pass max_peer_grants=%u (%u lingering module-wide); refused\n",
-					    nr, peer, yasmin_max_peer_grants,
-					    (unsigned int)atomic64_read(&yasmin_stats[YASMIN_STAT_GRANTS_LINGERING]));
-			return -ENOBUFS;
-		}
-	}
 	if (!yasmin_grants_reserve(nr)) {
 		/* Pages the peers have let go may not be back yet. */
 		yasmin_linger_reap_all();
 		if (!yasmin_grants_reserve(nr)) {
-			if (charge)
-				atomic_sub(nr, charge);
 			yasmin_stat_add(YASMIN_STAT_REFUSED, 1);
 			pr_warn_ratelimited("%u more grants for domain %u would pass max_grants=%u; refused (raise max_grants or use smaller rings)\n",
 					    nr, peer, yasmin_max_grants);
+			return -ENOBUFS;
+		}
+	}
+	if (!yasmin_grants_reserve_peer(charge, nr)) {
+		yasmin_linger_reap_peer(peer);
+		if (!yasmin_grants_reserve_peer(charge, nr)) {
+			yasmin_stat_add(YASMIN_STAT_GRANTS, -(s64)nr);
+			yasmin_stat_add(YASMIN_STAT_REFUSED, 1);
+			pr_warn_ratelimited("%u more grants for domain %u would pass max_peer_grants=%u (%u lingering module-wide); refused\n",
+					    nr, peer, yasmin_max_peer_grants,
+					    (unsigned int)atomic64_read(&yasmin_stats[YASMIN_STAT_GRANTS_LINGERING]));
 			return -ENOBUFS;
 		}
 	}

@@ -30,7 +30,8 @@ settle() {
 
 step "guest1 with max_grants=1000: three connections fit, the fourth gets ENOBUFS"
 servers
-reload 1 max_grants=1000
+# max_peer_grants would default to half of it: all of it may go to guest2.
+reload 1 'max_grants=1000 max_peer_grants=1000'
 warm
 base1=$(counts 1)
 base2=$(counts 2)

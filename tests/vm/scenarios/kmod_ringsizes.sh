@@ -12,10 +12,15 @@ wait_log 2 /tmp/ring-s.log 'listening on port'
 step "a 2 MiB connect to a 4 KiB listener gets 4 KiB rings: guest2 maps 2 + 2 pages for it"
 g2 'yasmin-xfer -s -p 5501 -B 4096 > /tmp/ring-small.log 2>&1 &'
 wait_log 2 /tmp/ring-small.log 'listening on port'
+# The control channel is up before the baselines (a module loaded again
+# by an earlier scenario may not have one yet).
+g1 "yasmin-xfer -c $G2_CID -p 5501 -n 1M" > /dev/null
 base=$(g2 'yasmin-stat maps')
 gbase=$(g1 'yasmin-stat grants')
-small=64M
-[ "$TYPE" = pvh ] && small=32M
+# Long enough to sample both guests while it runs (4 KiB rings move a few
+# MB/s here), short enough not to dominate the scenario.
+small=32M
+[ "$TYPE" = pvh ] && small=16M
 g1 "(yasmin-xfer -c $G2_CID -p 5501 -n $small -d -B 2097152 > /tmp/ring-small-c.log 2>&1; echo rc=\$? >> /tmp/ring-small-c.log) &"
 # The transfer takes seconds on 4 KiB rings: sample while it runs.
 m=$base

@@ -240,9 +240,15 @@ int yasmin_chan_accepted(struct yasmin_conn *c, u32 order)
 	    !yasmin_grant_area_trim(&ch->local, YASMIN_INTF_PAGES + taken,
 				    offered - taken, c->id))
 		a2c = YASMIN_INTF_PAGES + taken;
+	/*
+	 * Sizes and pages only: the interrupt handler may be reading the
+	 * index pointers and its own snapshots meanwhile.
+	 */
 	ch->order = order;
-	yasmin_chan_set_rings(ch, &ch->local.va[YASMIN_INTF_PAGES],
-			      &ch->local.va[a2c]);
+	ch->tx.size = yasmin_ring_order_bytes(order);
+	ch->rx.size = ch->tx.size;
+	ch->tx.pages = &ch->local.va[YASMIN_INTF_PAGES];
+	ch->rx.pages = &ch->local.va[a2c];
 	return 0;
 }
 

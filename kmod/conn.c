@@ -227,8 +227,11 @@ void yasmin_conn_broken(struct yasmin_conn *c, const char *why)
 	pr_warn_ratelimited("domain %u, port %u: %s; resetting\n",
 			    c->peer ? c->peer->domid : DOMID_INVALID,
 			    c->vsk->local_addr.svm_port, why);
-	sk->sk_err = EPROTO;
-	sk_error_report(sk);
+	/* After connect() gave up, nobody is owed it (see conn_reset). */
+	if (sk->sk_state == TCP_SYN_SENT || sk->sk_state == TCP_ESTABLISHED) {
+		sk->sk_err = EPROTO;
+		sk_error_report(sk);
+	}
 	spin_lock(&in->lock);
 	in->broken = true;
 	spin_unlock(&in->lock);
@@ -585,30 +588,35 @@ static void yasmin_conn_uncharge_accept(struct yasmin_peer *peer,
 static bool yasmin_conn_charge_accept(struct yasmin_peer *peer,
 				      unsigned int maps)
 {
+	unsigned int share = yasmin_max_evtchns - yasmin_max_evtchns / 4;
 	const char *cap = NULL;
 	unsigned int limit = 0;
 
+	/* The peer's own caps first: past them, others' budgets are spared. */
+	if (atomic_read(&peer->maps) + maps > yasmin_max_peer_maps) {
+		cap = "max_peer_maps";
+		limit = yasmin_max_peer_maps;
+	} else if (atomic_read(&peer->accepted) + 1 > yasmin_max_peer_conns) {
+		cap = "max_peer_conns";
+		limit = yasmin_max_peer_conns;
+	}
+	if (cap)
+		goto refuse;
 	atomic_add(maps, &peer->maps);
 	atomic_inc(&peer->accepted);
 	atomic_add(maps, &yasmin_accepted_maps);
 	atomic_inc(&yasmin_accepted_conns);
-	if (atomic_read(&peer->maps) > yasmin_max_peer_maps) {
-		cap = "max_peer_maps";
-		limit = yasmin_max_peer_maps;
-	} else if (atomic_read(&yasmin_accepted_maps) > yasmin_max_maps) {
+	if (atomic_read(&yasmin_accepted_maps) > yasmin_max_maps) {
 		cap = "max_maps";
 		limit = yasmin_max_maps;
-	} else if (atomic_read(&peer->accepted) > yasmin_max_peer_conns) {
-		cap = "max_peer_conns";
-		limit = yasmin_max_peer_conns;
-	} else if (atomic_read(&yasmin_accepted_conns) >
-		   yasmin_max_evtchns - yasmin_max_evtchns / 4) {
+	} else if (atomic_read(&yasmin_accepted_conns) > share) {
 		cap = "three quarters of max_evtchns";
-		limit = yasmin_max_evtchns - yasmin_max_evtchns / 4;
+		limit = share;
 	}
 	if (!cap)
 		return true;
 	yasmin_conn_uncharge_accept(peer, maps);
+refuse:
 	yasmin_stat_add(YASMIN_STAT_REFUSED, 1);
 	pr_warn_ratelimited("domain %u: refusing a connection of %u pages past %s=%u\n",
 			    peer->domid, maps, cap, limit);

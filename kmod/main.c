@@ -50,10 +50,10 @@ module_param_named(max_maps, yasmin_max_maps, uint, 0444);
 MODULE_PARM_DESC(max_maps,
 		 "most pages all peer domains' connections together may make us map (default 0: a quarter of this guest's memory)");
 
-unsigned int yasmin_max_peer_conns = 512;
+unsigned int yasmin_max_peer_conns;
 module_param_named(max_peer_conns, yasmin_max_peer_conns, uint, 0444);
 MODULE_PARM_DESC(max_peer_conns,
-		 "most connections one peer domain may open to us at once (default 512)");
+		 "most connections one peer domain may open to us at once (default 0: half of the three quarters of max_evtchns that accepted connections may take, 288)");
 
 unsigned int yasmin_max_evtchns = 768;
 module_param_named(max_evtchns, yasmin_max_evtchns, uint, 0444);
@@ -76,6 +76,10 @@ static void yasmin_size_budgets(void)
 					UINT_MAX);
 	if (!yasmin_max_peer_maps)
 		yasmin_max_peer_maps = yasmin_max_maps / 2;
+	/* No one peer may hold more than half of what any may. */
+	if (!yasmin_max_peer_conns)
+		yasmin_max_peer_conns = (yasmin_max_evtchns -
+					 yasmin_max_evtchns / 4) / 2;
 }
 
 static int yasmin_find_self(void)

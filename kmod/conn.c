@@ -786,17 +786,21 @@ static void yasmin_conn_rx_locked(struct yasmin_conn *c,
 		yasmin_conn_stop_connect_timer(vsk);
 		sk->sk_state_change(sk);
 		break;
-	case YASMIN_EV_RESET:
+	case YASMIN_EV_RESET: {
+		bool was_closed = c->state == YASMIN_CONN_CLOSED;
+
 		yasmin_conn_reset(c, ECONNRESET);
 		/*
 		 * An acceptor answers a RESET once it has unmapped: the
 		 * connector then frees its lingering pages at once instead of
 		 * at its next retry (a connector receiving a RESET about a
 		 * connection it no longer has only reaps, it never answers).
+		 * Only the first: a peer repeating its RESET gets no echo.
 		 */
-		if (!c->chan.connector)
+		if (!c->chan.connector && !was_closed)
 			yasmin_conn_send(c, YASMIN_MSG_RESET, 0);
 		break;
+	}
 	case YASMIN_EV_SHUTDOWN:
 		vsk->peer_shutdown |= m->flags;
 		sk->sk_state_change(sk);

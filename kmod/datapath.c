@@ -29,7 +29,8 @@ s64 yasmin_chan_has_data(struct yasmin_conn *c)
 	struct yasmin_chan *ch = &c->chan;
 	long used;
 
-	if (!ch->up || c->broken)
+	/* Nothing is readable before the ACCEPT, whatever the peer wrote. */
+	if (!ch->up || c->broken || c->state == YASMIN_CONN_CONNECTING)
 		return 0;
 	used = yasmin_ring_span(READ_ONCE(ch->rx_prod->prod), ch->rx_cons_val,
 				ch->rx.size);

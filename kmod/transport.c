@@ -65,7 +65,9 @@ static u64 yasmin_stream_rcvhiwat(struct vsock_sock *vsk)
 
 static bool yasmin_stream_is_active(struct vsock_sock *vsk)
 {
-	return yasmin_conn(vsk)->chan.up;
+	struct yasmin_conn *c = yasmin_conn(vsk);
+
+	return c->chan.up && c->state != YASMIN_CONN_CONNECTING;
 }
 
 static ssize_t yasmin_stream_enqueue(struct vsock_sock *vsk,

@@ -10,7 +10,7 @@
 #            scenarios). Rebuilt on every run: it takes a second.
 
 # Debian packages whose files, plus libraries, go into every guest.
-GUEST_PKGS_DEFAULT="iperf3 netpipe-tcp socat wget webfs"
+GUEST_PKGS_DEFAULT="iperf3 netpipe-tcp socat wget webfs nginx curl memcached"
 
 # Modules each image needs, loaded in this order by its init.
 DOM0_MODS="xen-privcmd xen-evtchn xen-gntdev xen-gntalloc xenfs xen-netback bridge vsock"

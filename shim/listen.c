@@ -1,0 +1,885 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Listeners: the app's fd stays its real TCP listener.
+ *
+ * listen() on a wildcard or this VM's own mapped IPv4 address also opens a
+ * vsock listener on the same port, on a hidden fd (high number, FD_CLOEXEC
+ * exactly when the TCP listener has it, so both cross exec together).
+ * Arrivals on it are surfaced through the TCP listener itself:
+ *
+ *  - accept()/accept4() first takes a waiting vsock connection, if any
+ *    (non-blocking), else calls the real accept on the app's fd;
+ *  - a helper thread per process watches the vsock listeners and, while
+ *    one has a connection waiting, keeps one "doorbell" connection pending
+ *    on the TCP listener: a loopback connect from the reserved source
+ *    address 127.89.83.77. The app's poll/epoll/select/blocking accept
+ *    wake as for any client. When accept() gets a doorbell, it takes the
+ *    vsock connection and dup3()s it onto the accepted fd; if another
+ *    process or thread took it first, the doorbell is closed and accept
+ *    goes on (blocking) or says EAGAIN (non-blocking).
+ *
+ * Because the app's fd is the real socket, listen() again, shutdown() to
+ * wake accepters, SO_RCVTIMEO, SA_RESTART, EPOLLEXCLUSIVE, fstat and
+ * SO_REUSEPORT behave as the kernel makes them. The state is keyed by the
+ * TCP listener's inode, not an fd number: dup'd, inherited and passed fds
+ * find it, and a process that inherits the listeners across exec (nginx's
+ * binary upgrade) adopts the inherited vsock listener at its next listen().
+ * Only domains in the map are accepted.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <linux/vm_sockets.h>
+
+#include "addr.h"
+#include "shim.h"
+
+#define BELL_ADDR	0x7f59534dU	/* 127.89.83.77: 'Y' 'S' 'M' */
+#define MAX_WATCH	64
+
+struct ylisten {
+	struct ylisten *next;
+	int refs;		/* the registry's and each user's */
+	int registered;
+	ino_t tcp_ino;
+	int family;		/* of the app's TCP listener */
+	int vsock_fd;
+	uint16_t port;
+	struct sockaddr_in target;	/* where the doorbell rings */
+	int bell_fd;		/* the helper's pending doorbell, -1 */
+	struct timespec quiet_until;	/* after a doorbell failed */
+};
+
+static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct ylisten *reg;
+static int helper_running, wake_fd = -1;
+static pid_t helper_pid;
+
+static void start_helper_locked(void);
+
+static void l_free(struct ylisten *l)
+{
+	if (l->vsock_fd >= 0)
+		real.close(l->vsock_fd);
+	if (l->bell_fd >= 0)
+		real.close(l->bell_fd);
+	free(l);
+}
+
+/*
+ * Listeners the app closed that a thread still uses (an accept() in
+ * flight, the helper's poll): their vsock socket is still open and bound,
+ * and must not be taken for an inherited one, nor block the port.
+ */
+static struct ylisten *dying;
+
+static void unlink_dying_locked(struct ylisten *l)
+{
+	struct ylisten **p;
+
+	for (p = &dying; *p; p = &(*p)->next)
+		if (*p == l) {
+			*p = l->next;
+			return;
+		}
+}
+
+static void l_put(struct ylisten *l)
+{
+	int last;
+
+	pthread_mutex_lock(&reg_lock);
+	last = --l->refs == 0;
+	if (last)
+		unlink_dying_locked(l);
+	pthread_mutex_unlock(&reg_lock);
+	if (last)
+		l_free(l);
+}
+
+/* Requires reg_lock. Returns 1 when the caller must l_free(). */
+static int unregister_locked(struct ylisten *l)
+{
+	struct ylisten **p;
+
+	for (p = &reg; *p; p = &(*p)->next)
+		if (*p == l) {
+			*p = l->next;
+			__atomic_store_n(&l->registered, 0, __ATOMIC_RELEASE);
+			if (--l->refs == 0)
+				return 1;
+			l->next = dying;
+			dying = l;
+			return 0;
+		}
+	return 0;
+}
+
+/* Requires reg_lock. Is @fd one of the shim's listener fds? */
+static int owned_locked(int fd)
+{
+	struct ylisten *l;
+
+	for (l = reg; l; l = l->next)
+		if (l->vsock_fd == fd || l->bell_fd == fd)
+			return 1;
+	for (l = dying; l; l = l->next)
+		if (l->vsock_fd == fd || l->bell_fd == fd)
+			return 1;
+	return 0;
+}
+
+static struct ylisten *find_locked(ino_t ino)
+{
+	struct ylisten *l;
+
+	for (l = reg; l; l = l->next)
+		if (l->tcp_ino == ino)
+			return l;
+	return NULL;
+}
+
+static struct ylisten *l_get(ino_t ino)
+{
+	struct ylisten *l;
+
+	pthread_mutex_lock(&reg_lock);
+	l = find_locked(ino);
+	if (l)
+		l->refs++;
+	pthread_mutex_unlock(&reg_lock);
+	return l;
+}
+
+HIDDEN void yasmin_listen_atfork(int phase)
+{
+	struct ylisten *l;
+
+	if (phase == ATFORK_PREPARE) {
+		pthread_mutex_lock(&reg_lock);
+		return;
+	}
+	if (phase == ATFORK_CHILD) {
+		/* The parent's helper owns the doorbells; this one starts anew. */
+		for (l = reg; l; l = l->next)
+			if (l->bell_fd >= 0) {
+				real.close(l->bell_fd);
+				l->bell_fd = -1;
+			}
+		if (wake_fd >= 0)
+			real.close(wake_fd);
+		wake_fd = -1;
+		helper_running = 0;
+		if (reg)
+			start_helper_locked();
+	}
+	pthread_mutex_unlock(&reg_lock);
+}
+
+/* Does any fd of this process still name the socket @ino? */
+static int ino_alive(ino_t ino)
+{
+	int *fds, n, i, found = 0;
+	struct stat st;
+
+	fds = yasmin_fd_list(&n);
+	if (!fds)
+		return 1;	/* cannot tell: keep it */
+	for (i = 0; i < n && !found; i++)
+		/* A raw fstat: it only looks, it does not use the fd, and a
+		 * race checker must not take it for a use. */
+		if (!syscall(SYS_fstat, fds[i], &st) && S_ISSOCK(st.st_mode) &&
+		    st.st_ino == ino)
+			found = 1;
+	free(fds);
+	return found;
+}
+
+static void wake_helper(void)
+{
+	uint64_t one = 1;
+
+	if (wake_fd >= 0 && write(wake_fd, &one, sizeof(one)) < 0)
+		return;
+}
+
+static int quiet(const struct ylisten *l)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec < l->quiet_until.tv_sec ||
+	       (ts.tv_sec == l->quiet_until.tv_sec &&
+		ts.tv_nsec < l->quiet_until.tv_nsec);
+}
+
+static void go_quiet(struct ylisten *l, long ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, &l->quiet_until);
+	l->quiet_until.tv_sec += ms / 1000;
+	l->quiet_until.tv_nsec += (ms % 1000) * 1000000;
+	if (l->quiet_until.tv_nsec >= 1000000000) {
+		l->quiet_until.tv_sec++;
+		l->quiet_until.tv_nsec -= 1000000000;
+	}
+}
+
+/* Requires reg_lock. Connect a doorbell to @l's TCP listener. */
+static void ring_locked(struct ylisten *l)
+{
+	struct sockaddr_in src = { .sin_family = AF_INET,
+				   .sin_addr.s_addr = htonl(BELL_ADDR) };
+	int s;
+
+	s = real.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s < 0) {
+		go_quiet(l, 100);
+		return;
+	}
+	s = yasmin_hidden_fd(s, 1);
+	if (real.bind(s, (struct sockaddr *)&src, sizeof(src)) ||
+	    (real.connect(s, (struct sockaddr *)&l->target,
+			  sizeof(l->target)) && errno != EINPROGRESS)) {
+		dbg("doorbell for port %u: %s", l->port, strerror(errno));
+		real.close(s);
+		go_quiet(l, 200);
+		return;
+	}
+	l->bell_fd = s;
+}
+
+static void *helper(void *arg)
+{
+	struct ylisten *ls[MAX_WATCH];
+	struct pollfd pfd[MAX_WATCH + 1];
+	struct timespec last_check = { 0 }, ts;
+	int n, i, wfd;
+
+	(void)arg;
+	for (;;) {
+		struct ylisten *l;
+
+		pthread_mutex_lock(&reg_lock);
+		if (!reg || helper_pid != getpid()) {
+			helper_running = 0;
+			pthread_mutex_unlock(&reg_lock);
+			return NULL;
+		}
+		n = 0;
+		for (l = reg; l && n < MAX_WATCH; l = l->next) {
+			l->refs++;
+			ls[n] = l;
+			if (l->bell_fd >= 0) {
+				pfd[n].fd = l->bell_fd;
+				pfd[n].events = POLLIN | POLLRDHUP;
+			} else {
+				pfd[n].fd = quiet(l) ? -1 : l->vsock_fd;
+				pfd[n].events = POLLIN;
+			}
+			pfd[n].revents = 0;
+			n++;
+		}
+		wfd = wake_fd;
+		pfd[n].fd = wfd;
+		pfd[n].events = POLLIN;
+		pfd[n].revents = 0;
+		pthread_mutex_unlock(&reg_lock);
+
+		if (poll(pfd, n + 1, 200) > 0 && pfd[n].revents) {
+			uint64_t v;
+
+			if (read(wfd, &v, sizeof(v)) < 0)
+				v = 0;
+		}
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		pthread_mutex_lock(&reg_lock);
+		for (i = 0; i < n; i++) {
+			l = ls[i];
+			if (!l->registered || !pfd[i].revents)
+				continue;
+			if (pfd[i].fd == l->bell_fd && l->bell_fd >= 0) {
+				char c;
+				ssize_t r = recv(l->bell_fd, &c, 1, MSG_DONTWAIT);
+
+				if (r == 0 || (r < 0 && errno != EAGAIN) ||
+				    (pfd[i].revents & (POLLHUP | POLLERR | POLLRDHUP))) {
+					int err = 0;
+					socklen_t el = sizeof(err);
+
+					real.getsockopt(l->bell_fd, SOL_SOCKET,
+							SO_ERROR, &err, &el);
+					real.close(l->bell_fd);
+					l->bell_fd = -1;
+					if (err)	/* listener gone or shut */
+						go_quiet(l, 200);
+				}
+			} else if (pfd[i].fd == l->vsock_fd && l->bell_fd < 0 &&
+				   (pfd[i].revents & POLLIN)) {
+				ring_locked(l);
+			}
+		}
+		pthread_mutex_unlock(&reg_lock);
+
+		/* Once a second: drop listeners whose TCP socket is gone. */
+		if (ts.tv_sec != last_check.tv_sec) {
+			last_check = ts;
+			for (i = 0; i < n; i++) {
+				l = ls[i];
+				if (__atomic_load_n(&l->registered, __ATOMIC_ACQUIRE) &&
+				    !ino_alive(l->tcp_ino)) {
+					int last;
+
+					dbg("listener on port %u was closed: vsock listener too",
+					    l->port);
+					pthread_mutex_lock(&reg_lock);
+					last = l->registered && unregister_locked(l);
+					pthread_mutex_unlock(&reg_lock);
+					if (last)
+						l_free(l);
+				}
+			}
+		}
+		for (i = 0; i < n; i++)
+			l_put(ls[i]);
+	}
+}
+
+/* Requires reg_lock. */
+static void start_helper_locked(void)
+{
+	sigset_t all, old;
+	pthread_attr_t at;
+	pthread_t t;
+	int fd;
+
+	if (helper_running && helper_pid == getpid())
+		return;
+	if (wake_fd < 0) {
+		fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (fd < 0)
+			return;
+		wake_fd = yasmin_hidden_fd(fd, 1);
+	}
+	/* The app's signals stay with the app's threads. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_attr_init(&at);
+	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&at, 64 * 1024);
+	helper_pid = getpid();
+	if (!pthread_create(&t, &at, helper, NULL))
+		helper_running = 1;
+	pthread_attr_destroy(&at);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+/* A vsock listener on @port this process inherited (exec), or -1. */
+static int find_inherited(uint16_t port)
+{
+	int *fds, n = 0, i, fd, acc, r = -1;
+	struct sockaddr_vm va;
+	socklen_t sl;
+
+	fds = yasmin_fd_list(&n);
+	for (i = 0; fds && i < n && r < 0; i++) {
+		fd = fds[i];
+		if (yasmin_fd_domain(fd) != AF_VSOCK)
+			continue;
+		sl = sizeof(acc);
+		if (real.getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &sl) ||
+		    !acc)
+			continue;
+		sl = sizeof(va);
+		if (real.getsockname(fd, (struct sockaddr *)&va, &sl) ||
+		    va.svm_port != port)
+			continue;
+		pthread_mutex_lock(&reg_lock);
+		if (!owned_locked(fd))
+			r = fd;
+		pthread_mutex_unlock(&reg_lock);
+	}
+	free(fds);
+	return r;
+}
+
+/*
+ * The vsock socket of another listener on @port, dup'd: one of a
+ * SO_REUSEPORT group, or one the app closed and is listening again on
+ * (still open while a thread finishes with it).
+ */
+static int share_port(uint16_t port)
+{
+	struct ylisten *l;
+	int r = -1;
+
+	pthread_mutex_lock(&reg_lock);
+	for (l = reg; l && r < 0; l = l->next)
+		if (l->port == port && l->vsock_fd >= 0)
+			r = real.fcntl(l->vsock_fd, F_DUPFD_CLOEXEC, 0);
+	for (l = dying; l && r < 0; l = l->next)
+		if (l->port == port && l->vsock_fd >= 0)
+			r = real.fcntl(l->vsock_fd, F_DUPFD_CLOEXEC, 0);
+	pthread_mutex_unlock(&reg_lock);
+	return r;
+}
+
+/* Drop registered listeners whose TCP socket this process closed. */
+static void reap(void)
+{
+	struct ylisten *l;
+	ino_t inos[MAX_WATCH];
+	int n = 0, i, last;
+
+	pthread_mutex_lock(&reg_lock);
+	for (l = reg; l && n < MAX_WATCH; l = l->next)
+		inos[n++] = l->tcp_ino;
+	pthread_mutex_unlock(&reg_lock);
+	for (i = 0; i < n; i++) {
+		if (ino_alive(inos[i]))
+			continue;
+		pthread_mutex_lock(&reg_lock);
+		l = find_locked(inos[i]);
+		last = l && unregister_locked(l);
+		pthread_mutex_unlock(&reg_lock);
+		if (last)
+			l_free(l);
+	}
+}
+
+/* Where @fd's doorbell rings; -1 if vsock cannot serve it. */
+static int listener_target(int fd, const struct in6_addr *ip, uint16_t port,
+			   struct sockaddr_in *t)
+{
+	long domid;
+
+	memset(t, 0, sizeof(*t));
+	t->sin_family = AF_INET;
+	t->sin_port = htons(port);
+	if (yasmin_addr_is_any(ip)) {
+		t->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		return 0;
+	}
+	domid = yasmin_map_domid(ip);
+	if (domid < 0 || domid != yasmin_self_domid() ||
+	    !IN6_IS_ADDR_V4MAPPED(ip)) {
+		dbg("listen fd %d: not a wildcard nor this VM's mapped IPv4, TCP only",
+		    fd);
+		return -1;
+	}
+	memcpy(&t->sin_addr, &ip->s6_addr[12], 4);
+	return 0;
+}
+
+/* Requires nothing; registers @yl and makes sure a helper serves it. */
+static void register_listener(struct ylisten *yl)
+{
+	pthread_mutex_lock(&reg_lock);
+	yl->next = reg;
+	reg = yl;
+	start_helper_locked();
+	pthread_mutex_unlock(&reg_lock);
+	wake_helper();
+}
+
+/*
+ * At start-up: TCP listeners inherited across exec (nginx's binary
+ * upgrade, socket activation) whose vsock listener came along are served
+ * again, whether or not the program calls listen() on them.
+ */
+HIDDEN void yasmin_listen_adopt_inherited(void)
+{
+	struct { int fd; uint16_t port; } vs[16];
+	int *fds, nfd = 0, nvs = 0, fd, acc, dom, i, k, pass;
+	struct sockaddr_storage ss;
+	struct sockaddr_vm va;
+	struct in6_addr ip;
+	uint16_t port;
+	socklen_t sl;
+
+	fds = yasmin_fd_list(&nfd);
+	for (pass = 0; fds && pass < 2; pass++) {
+		for (k = 0; k < nfd; k++) {
+			struct ylisten *yl;
+
+			fd = fds[k];
+			dom = yasmin_fd_domain(fd);
+			sl = sizeof(acc);
+			if (dom < 0 ||
+			    real.getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &sl) ||
+			    !acc)
+				continue;
+			if (pass == 0) {
+				sl = sizeof(va);
+				if (dom == AF_VSOCK && nvs < 16 &&
+				    !real.getsockname(fd, (struct sockaddr *)&va, &sl)) {
+					vs[nvs].fd = fd;
+					vs[nvs++].port = va.svm_port;
+				}
+				continue;
+			}
+			if (dom != AF_INET && dom != AF_INET6)
+				continue;
+			sl = sizeof(ss);
+			if (real.getsockname(fd, (struct sockaddr *)&ss, &sl) ||
+			    yasmin_addr_parse((struct sockaddr *)&ss, sl, &ip, &port))
+				continue;
+			for (i = 0; i < nvs && vs[i].port != port; i++)
+				;
+			if (i == nvs)
+				continue;
+			yl = calloc(1, sizeof(*yl));
+			if (!yl)
+				break;
+			if (listener_target(fd, &ip, port, &yl->target)) {
+				free(yl);
+				continue;
+			}
+			/* Each registered listener holds its own dup; the
+			 * inherited fd stays as it came (maybe without
+			 * FD_CLOEXEC, on purpose). */
+			yl->vsock_fd = real.fcntl(vs[i].fd, F_DUPFD_CLOEXEC,
+						  vs[i].fd + 1);
+			if (yl->vsock_fd < 0) {
+				free(yl);
+				continue;
+			}
+			yl->refs = 1;
+			yl->registered = 1;
+			yl->tcp_ino = yasmin_fd_ino(fd);
+			yl->family = dom;
+			yl->bell_fd = -1;
+			yl->port = port;
+			register_listener(yl);
+			dbg("fd %d: inherited listener on port %u, vsock fd %d",
+			    fd, port, vs[i].fd);
+		}
+		if (!nvs)
+			break;
+	}
+	free(fds);
+}
+
+EXPORT int listen(int fd, int backlog)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_vm va = { .svm_family = AF_VSOCK,
+				  .svm_cid = VMADDR_CID_ANY };
+	socklen_t l = sizeof(ss), ol;
+	struct ylisten *yl;
+	struct in6_addr ip;
+	uint16_t port;
+	int dom, type = 0, v6only = 0, vfd, fdfl, fl, how = 0;
+	ino_t ino;
+
+	if (!yasmin_ready())
+		return errno = ENOSYS, -1;
+	if (real.listen(fd, backlog))
+		return -1;
+	if (yasmin_disabled)
+		return 0;
+	dom = yasmin_fd_domain(fd);
+	ol = sizeof(type);
+	if ((dom != AF_INET && dom != AF_INET6) ||
+	    real.getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &ol) ||
+	    type != SOCK_STREAM)
+		return 0;
+	ino = yasmin_fd_ino(fd);
+	yl = ino ? l_get(ino) : NULL;
+	if (yl) {	/* listen() again: the backlog follows */
+		real.listen(yl->vsock_fd, backlog);
+		l_put(yl);
+		return 0;
+	}
+	if (!ino || real.getsockname(fd, (struct sockaddr *)&ss, &l) ||
+	    yasmin_addr_parse((struct sockaddr *)&ss, l, &ip, &port))
+		return 0;
+	if (dom == AF_INET6 && yasmin_addr_is_any(&ip)) {
+		ol = sizeof(v6only);
+		real.getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &ol);
+		if (v6only) {
+			dbg("listen fd %d port %u: IPv6 only, TCP only", fd, port);
+			return 0;
+		}
+	}
+	yl = calloc(1, sizeof(*yl));
+	if (!yl)
+		return 0;
+	if (listener_target(fd, &ip, port, &yl->target)) {
+		free(yl);
+		return 0;
+	}
+
+	reap();
+	vfd = find_inherited(port);
+	if (vfd < 0 && (vfd = share_port(port)) >= 0)
+		how = 2;	/* SO_REUSEPORT, or listening again */
+	if (vfd >= 0) {
+		how = how ? how : 1;
+		real.listen(vfd, backlog);
+	} else {
+		vfd = real.socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC |
+				  SOCK_NONBLOCK, 0);
+		va.svm_port = port;
+		if (vfd >= 0 &&
+		    (real.bind(vfd, (struct sockaddr *)&va, sizeof(va)) ||
+		     real.listen(vfd, backlog))) {
+			int err = errno;
+
+			real.close(vfd);
+			vfd = -1;
+			errno = err;
+		}
+	}
+	if (vfd < 0) {
+		dbg("listen fd %d port %u: no vsock listener (%s), TCP only",
+		    fd, port, strerror(errno));
+		free(yl);
+		return 0;
+	}
+	fdfl = real.fcntl(fd, F_GETFD);
+	vfd = yasmin_hidden_fd(vfd, fdfl < 0 || (fdfl & FD_CLOEXEC));
+	fl = real.fcntl(vfd, F_GETFL);
+	if (fl >= 0)
+		real.fcntl(vfd, F_SETFL, fl | O_NONBLOCK);
+	yl->refs = 1;
+	yl->registered = 1;
+	yl->tcp_ino = ino;
+	yl->family = dom;
+	yl->vsock_fd = vfd;
+	yl->bell_fd = -1;
+	yl->port = port;
+	register_listener(yl);
+	dbg("listen fd %d port %u: TCP and vsock (%s, hidden fd %d)", fd, port,
+	    how == 1 ? "inherited" : how == 2 ? "shared" : "new", vfd);
+	return 0;
+}
+
+static int is_doorbell(const struct sockaddr_storage *ss)
+{
+	const struct sockaddr_in *s4 = (const void *)ss;
+	const struct sockaddr_in6 *s6 = (const void *)ss;
+
+	if (ss->ss_family == AF_INET)
+		return s4->sin_addr.s_addr == htonl(BELL_ADDR);
+	if (ss->ss_family == AF_INET6 &&
+	    IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+		uint32_t a;
+
+		memcpy(&a, &s6->sin6_addr.s6_addr[12], 4);
+		return a == htonl(BELL_ADDR);
+	}
+	return 0;
+}
+
+/* A waiting vsock connection of @l from a mapped domain, or -1. */
+static int take_vsock(int fd, struct ylisten *l, int flags)
+{
+	struct sockaddr_vm va;
+	struct in6_addr ip;
+	socklen_t vl;
+	long domid;
+	int v;
+
+	for (;;) {
+		vl = sizeof(va);
+		v = real.accept4(__atomic_load_n(&l->vsock_fd, __ATOMIC_ACQUIRE),
+				 (struct sockaddr *)&va, &vl, flags);
+		if (v < 0)
+			return -1;
+		domid = (long)va.svm_cid - 2;
+		if (!yasmin_map_ip(domid, &ip) && domid != yasmin_self_domid())
+			break;
+		dbg("accept fd %d: refusing vsock from domain %ld, not in the map",
+		    fd, domid);
+		real.close(v);
+	}
+	return v;
+}
+
+/* @v is the app's new vsock fd: its memory, and the address it sees. */
+static void accepted(int listen_fd, int v, const struct ylisten *l,
+		     struct sockaddr *addr, socklen_t *len)
+{
+	struct sockaddr_vm va;
+	socklen_t vl = sizeof(va);
+
+	struct sockaddr_storage ss;
+	struct yfd y;
+	socklen_t sl;
+	char s[INET6_ADDRSTRLEN];
+
+	yfd_init(&y, yasmin_fd_ino(v), l->family);
+	yfd_put(v, &y);
+	sl = yasmin_vsock_name(v, 1, l->family, &y, &ss);
+	if (addr && len && sl)
+		yasmin_addr_copy_out(&ss, sl, addr, len);
+	if (yasmin_debug && sl) {
+		struct in6_addr ip;
+		uint16_t port;
+
+		if (!yasmin_addr_parse((struct sockaddr *)&ss, sl, &ip, &port) &&
+		    !real.getpeername(v, (struct sockaddr *)&va, &vl))
+			dbg("accept fd %d: vsock from domain %ld (%s port %u) as fd %d",
+			    listen_fd, (long)va.svm_cid - 2,
+			    yasmin_ip_str(&ip, s, sizeof(s)), port, v);
+	}
+}
+
+static int do_accept(int fd, struct sockaddr *addr, socklen_t *len, int flags)
+{
+	struct sockaddr_storage ss;
+	struct ylisten *l;
+	socklen_t sl;
+	ino_t ino;
+	int nfd, v;
+
+	if (!yasmin_ready())
+		return errno = ENOSYS, -1;
+	if (yasmin_disabled)
+		return real.accept4(fd, addr, len, flags);
+	ino = yasmin_fd_ino(fd);
+	l = ino ? l_get(ino) : NULL;
+	if (!l)
+		return real.accept4(fd, addr, len, flags);
+	for (;;) {
+		nfd = take_vsock(fd, l, flags);
+		if (nfd >= 0) {
+			accepted(fd, nfd, l, addr, len);
+			break;
+		}
+		sl = sizeof(ss);
+		nfd = real.accept4(fd, (struct sockaddr *)&ss, &sl, flags);
+		if (nfd < 0)
+			break;
+		if (!is_doorbell(&ss)) {
+			if (addr && len)
+				yasmin_addr_copy_out(&ss, sl, addr, len);
+			dbg("accept fd %d: TCP as fd %d", fd, nfd);
+			break;
+		}
+		v = take_vsock(fd, l, flags);
+		if (v >= 0) {
+			if (real.dup3(v, nfd, (flags & SOCK_CLOEXEC) ? O_CLOEXEC
+								     : 0) >= 0) {
+				real.close(v);
+				v = nfd;
+			} else {
+				real.close(nfd);
+			}
+			accepted(fd, v, l, addr, len);
+			nfd = v;
+			break;
+		}
+		/*
+		 * Someone else took it (or drained it before its doorbell
+		 * came): drop the doorbell and go on, so that a client behind
+		 * it is not hidden by a spurious EAGAIN (edge-triggered loops
+		 * accept until the kernel says EAGAIN).
+		 */
+		real.close(nfd);
+	}
+	l_put(l);
+	return nfd;
+}
+
+EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *len)
+{
+	return do_accept(fd, addr, len, 0);
+}
+
+EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
+{
+	return do_accept(fd, addr, len, flags);
+}
+
+/* The app closed an fd of the socket @ino: was it the last? */
+HIDDEN void yasmin_listener_closed(ino_t ino)
+{
+	struct ylisten *l;
+	int last = 0;
+
+	l = l_get(ino);
+	if (!l)
+		return;
+	if (!ino_alive(ino)) {
+		dbg("listener on port %u closed: vsock listener too", l->port);
+		pthread_mutex_lock(&reg_lock);
+		if (l->registered)
+			last = unregister_locked(l);
+		pthread_mutex_unlock(&reg_lock);
+	}
+	if (last)
+		l_free(l);	/* cannot be: we hold a reference */
+	l_put(l);
+}
+
+/* The app changed FD_CLOEXEC of @fd: its vsock listener follows. */
+HIDDEN void yasmin_listener_cloexec(int fd, int cloexec)
+{
+	struct ylisten *l;
+	ino_t ino = yasmin_fd_ino(fd);
+	int fl;
+
+	l = ino ? l_get(ino) : NULL;
+	if (!l)
+		return;
+	fl = real.fcntl(l->vsock_fd, F_GETFD);
+	if (fl >= 0)
+		real.fcntl(l->vsock_fd, F_SETFD,
+			   cloexec ? (fl | FD_CLOEXEC) : (fl & ~FD_CLOEXEC));
+	l_put(l);
+}
+
+/* Requires reg_lock. Move @l's fds off @fd. */
+static void relocate_locked(struct ylisten *l, int fd)
+{
+	int nfd, fdfl;
+
+	if (l->vsock_fd == fd) {
+		fdfl = real.fcntl(fd, F_GETFD);
+		nfd = real.fcntl(fd, (fdfl >= 0 && (fdfl & FD_CLOEXEC)) ?
+				 F_DUPFD_CLOEXEC : F_DUPFD, fd + 1);
+		if (nfd >= 0) {
+			__atomic_store_n(&l->vsock_fd, nfd, __ATOMIC_RELEASE);
+			real.close(fd);
+		}
+	}
+	if (l->bell_fd == fd) {
+		nfd = real.fcntl(fd, F_DUPFD_CLOEXEC, fd + 1);
+		if (nfd >= 0) {
+			l->bell_fd = nfd;
+			real.close(fd);
+		}
+	}
+}
+
+/* The app is about to dup2() onto @fd: move a hidden fd that lives there. */
+HIDDEN void yasmin_listener_relocate(int fd)
+{
+	struct ylisten *l;
+	int nfd;
+
+	pthread_mutex_lock(&reg_lock);
+	for (l = reg; l; l = l->next)
+		relocate_locked(l, fd);
+	for (l = dying; l; l = l->next)
+		relocate_locked(l, fd);
+	if (wake_fd == fd) {
+		nfd = real.fcntl(fd, F_DUPFD_CLOEXEC, fd + 1);
+		if (nfd >= 0) {
+			wake_fd = nfd;
+			real.close(fd);
+		}
+	}
+	pthread_mutex_unlock(&reg_lock);
+}

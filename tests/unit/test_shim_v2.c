@@ -1,0 +1,678 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The shim itself (the shim's sources linked into this binary, so its interposers
+ * are the calls this file makes) over a fake AF_VSOCK (fakevsock.c). One
+ * test per defect of the issue-10 audit; each failed on the v1 shim.
+ *
+ * Map: 127.0.0.5 is this VM (domid 5, CID 7); 127.0.0.6 and 127.0.0.7 are
+ * domid 6 (CID 8, the fake clients' CID); 127.0.0.9 and 127.0.0.10 are VMs
+ * without yasmin (their CIDs never answer). TCP fallbacks land on local
+ * listeners, since all of 127/8 is this host.
+ */
+// utest-sources: shim/preload.c shim/fdtab.c shim/connect.c shim/listen.c shim/names.c shim/opts.c shim/map.c shim/addr.c tests/unit/fakevsock.c
+// utest-cflags: -D_GNU_SOURCE -DYASMIN_TEST_HOOK=fake_vsock_install
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <linux/vm_sockets.h>
+#include "utest.h"
+#include "fakevsock.h"
+
+#define PEER_IP "127.0.0.6"
+
+#ifdef __SANITIZE_THREAD__
+/*
+ * ThreadSanitizer tracks fds by number. Looking at every fd of the process
+ * (/proc/self/fd, to learn whether a listener is still open) races with
+ * other threads closing theirs by design: a closed or reused number only
+ * gives another inode. The fake's fstat of any fd is the same.
+ */
+const char *__tsan_default_suppressions(void);
+const char *__tsan_default_suppressions(void)
+{
+	return "race:ino_alive\nrace:find_inherited\n"
+	       "race:yasmin_listen_adopt_inherited\nrace:ino_of\n";
+}
+/* The shim starts its helper thread again in a forked child. */
+const char *__tsan_default_options(void);
+const char *__tsan_default_options(void)
+{
+	return "die_after_fork=0";
+}
+#define RAW_CLOSE(fd) close(fd)	/* TSan cannot see a raw close */
+#else
+#define RAW_CLOSE(fd) syscall(SYS_close, fd)
+#endif
+
+__attribute__((constructor(101))) static void test_env(void)
+{
+	static char path[] = "/tmp/yasmin-unit-map-XXXXXX";
+	const char *map = "127.0.0.5 5 self\n127.0.0.6 6 peer\n127.0.0.7 6 peer-b\n"
+			  "127.0.0.9 9 nomod\n127.0.0.10 10 nomod2\n";
+	int fd = mkstemp(path);
+
+	if (fd < 0 || write(fd, map, strlen(map)) != (ssize_t)strlen(map))
+		abort();
+	syscall(SYS_close, fd);
+	setenv("YASMIN_CONF", path, 1);
+	setenv("YASMIN_TEST_SELF_DOMID", "5", 1);
+	setenv("YASMIN_CONNECT_TIMEOUT_MS", "600", 1);
+	setenv("YASMIN_NONBLOCK_WAIT_MS", "100", 1);
+	fake_dead_cid = 11;
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* A hung test fails instead of hanging the run. */
+static void *watchdog_fn(void *arg)
+{
+	poll(NULL, 0, (int)(long)arg * 1000);
+	fprintf(stderr, "  watchdog: test still running after %ld s\n", (long)arg);
+	_exit(3);
+}
+
+static void watchdog(long secs)
+{
+	sigset_t all, old;
+	pthread_t t;
+
+	/* Signals are for the test's threads, not this one. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_create(&t, NULL, watchdog_fn, (void *)secs);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_detach(t);
+}
+
+static struct sockaddr_in sin4(const char *ip, int port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+
+	inet_pton(AF_INET, ip, &a.sin_addr);
+	return a;
+}
+
+/* A TCP listener on 0.0.0.0, port chosen by the kernel. */
+static int tcp_listener(int *port, int flags)
+{
+	struct sockaddr_in a = sin4("0.0.0.0", 0);
+	socklen_t l = sizeof(a);
+	int s = socket(AF_INET, SOCK_STREAM | flags, 0), one = 1;
+
+	UT_ASSERT(s >= 0);
+	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (*port)
+		a.sin_port = htons(*port);
+	UT_ASSERT_EQ(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+	UT_ASSERT_EQ(listen(s, 64), 0);
+	UT_ASSERT_EQ(getsockname(s, (struct sockaddr *)&a, &l), 0);
+	*port = ntohs(a.sin_port);
+	return s;
+}
+
+/* A shimmed TCP client of @ip:@port (vsock when @ip is a VM). */
+static int client(const char *ip, int port)
+{
+	struct sockaddr_in a = sin4(ip, port);
+	int c = socket(AF_INET, SOCK_STREAM, 0);
+
+	UT_ASSERT(c >= 0);
+	UT_ASSERT_EQ(connect(c, (struct sockaddr *)&a, sizeof(a)), 0);
+	return c;
+}
+
+/* The app's raw vsock client from CID @cid to this VM's @port. */
+static int raw_vsock_client(unsigned int cid, int port)
+{
+	struct sockaddr_vm va = { .svm_family = AF_VSOCK, .svm_cid = 7,
+				  .svm_port = port };
+	int c = socket(AF_VSOCK, SOCK_STREAM, 0);
+
+	fake_client_cid = cid;
+	UT_ASSERT(c >= 0);
+	UT_ASSERT_EQ(connect(c, (struct sockaddr *)&va, sizeof(va)), 0);
+	fake_client_cid = 8;
+	return c;
+}
+
+static int wait_readable(int fd, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, ms);
+}
+
+static void assert_peer(int fd, const char *ip)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *a = (void *)&ss;
+	socklen_t l = sizeof(ss);
+	char buf[INET_ADDRSTRLEN] = "";
+
+	memset(&ss, 0, sizeof(ss));
+	UT_ASSERT_EQ(getpeername(fd, (struct sockaddr *)&ss, &l), 0);
+	UT_ASSERT_EQ(ss.ss_family, AF_INET);
+	inet_ntop(AF_INET, &a->sin_addr, buf, sizeof(buf));
+	UT_ASSERT_STREQ(buf, ip);
+}
+
+/* Accept one vsock connection that arrived on @s, within 3 s. */
+static int accept_vsock(int s)
+{
+	struct sockaddr_in a;
+	socklen_t l = sizeof(a);
+	double t0 = now_ms();
+	int fd;
+
+	for (;;) {
+		UT_ASSERT(wait_readable(s, 3000) == 1);
+		l = sizeof(a);
+		fd = accept4(s, (struct sockaddr *)&a, &l, SOCK_CLOEXEC);
+		if (fd >= 0)
+			break;
+		UT_ASSERT(errno == EAGAIN);
+		UT_ASSERT(now_ms() - t0 < 3000);
+	}
+	UT_ASSERT(fake_is_vsock(fd));
+	UT_ASSERT_EQ(a.sin_family, AF_INET);
+	return fd;
+}
+
+static void ping(int from, int to)
+{
+	char buf[8] = "";
+
+	UT_ASSERT_EQ(write(from, "ping", 4), 4);
+	UT_ASSERT_EQ(read(to, buf, sizeof(buf)), 4);
+	UT_ASSERT(!memcmp(buf, "ping", 4));
+}
+
+/* nginx: listen() again, EPOLLEXCLUSIVE, fstat: the fd is the socket. */
+UTEST(listener_stays_a_real_socket)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE };
+	struct stat st;
+	int port = 0, s, ep, acc = 0;
+	socklen_t l = sizeof(acc);
+
+	watchdog(10);
+	s = tcp_listener(&port, SOCK_NONBLOCK);
+	UT_ASSERT_EQ(fstat(s, &st), 0);
+	UT_ASSERT(S_ISSOCK(st.st_mode));
+	UT_ASSERT_EQ(listen(s, 511), 0);
+	UT_ASSERT_EQ(fake_orig_getsockopt(s, SOL_SOCKET, SO_ACCEPTCONN, &acc, &l), 0);
+	UT_ASSERT_EQ(acc, 1);
+	ep = epoll_create1(0);
+	UT_ASSERT_EQ(epoll_ctl(ep, EPOLL_CTL_ADD, s, &ev), 0);
+}
+
+/* A raw accept4 syscall (or io_uring) on the listener gets TCP clients. */
+UTEST(raw_accept4_on_the_listener_works)
+{
+	int port = 0, s, c, a;
+
+	watchdog(10);
+	s = tcp_listener(&port, 0);
+	c = client("127.0.0.1", port);
+	a = (int)syscall(SYS_accept4, s, NULL, NULL, SOCK_CLOEXEC);
+	UT_ASSERT(a >= 0);
+	ping(c, a);
+}
+
+/* A VM's arrival wakes epoll on the TCP listener and accepts as vsock. */
+UTEST(vsock_arrival_wakes_the_tcp_listener)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE };
+	int port = 0, s, ep, c, a, t;
+
+	watchdog(10);
+	s = tcp_listener(&port, SOCK_NONBLOCK);
+	ep = epoll_create1(0);
+	UT_ASSERT_EQ(epoll_ctl(ep, EPOLL_CTL_ADD, s, &ev), 0);
+	c = client(PEER_IP, port);
+	UT_ASSERT(fake_is_vsock(c));
+	assert_peer(c, PEER_IP);
+	UT_ASSERT_EQ(epoll_wait(ep, &ev, 1, 3000), 1);
+	a = accept_vsock(s);
+	assert_peer(a, PEER_IP);
+	ping(c, a);
+	ping(a, c);
+	/* TCP clients still come through the same fd. */
+	t = client("127.0.0.1", port);
+	UT_ASSERT(!fake_is_vsock(t));
+	UT_ASSERT(wait_readable(s, 3000) == 1);
+	a = accept(s, NULL, NULL);
+	UT_ASSERT(a >= 0);
+	UT_ASSERT(!fake_is_vsock(a));
+	assert_peer(a, "127.0.0.1");
+}
+
+static void *blocked_accept(void *arg)
+{
+	int s = (int)(long)arg, r;
+
+	r = accept(s, NULL, NULL);
+	return (void *)(long)(r < 0 ? -errno : r);
+}
+
+/* Another thread's shutdown() wakes a thread blocked in accept(). */
+UTEST(shutdown_wakes_a_blocked_accept)
+{
+	pthread_t t;
+	void *ret;
+	int port = 0, s;
+
+	watchdog(10);
+	s = tcp_listener(&port, 0);
+	pthread_create(&t, NULL, blocked_accept, (void *)(long)s);
+	poll(NULL, 0, 200);
+	UT_ASSERT_EQ(shutdown(s, SHUT_RDWR), 0);
+	pthread_join(t, &ret);
+	UT_ASSERT((long)ret < 0);
+}
+
+/* SO_RCVTIMEO on the listener bounds a blocking accept(). */
+UTEST(listener_rcvtimeo_is_honoured)
+{
+	struct timeval tv = { .tv_usec = 200000 };
+	int port = 0, s, r;
+	double t0;
+
+	watchdog(10);
+	s = tcp_listener(&port, 0);
+	UT_ASSERT_EQ(setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+	t0 = now_ms();
+	r = accept(s, NULL, NULL);
+	UT_ASSERT_EQ(r, -1);
+	UT_ASSERT(errno == EAGAIN || errno == EWOULDBLOCK);
+	UT_ASSERT(now_ms() - t0 < 2000);
+}
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+}
+
+/* SA_RESTART: a signal does not make accept() fail with EINTR. */
+UTEST(sa_restart_restarts_accept)
+{
+	struct sigaction sa = { .sa_handler = on_usr1, .sa_flags = SA_RESTART };
+	pthread_t t;
+	void *ret;
+	int port = 0, s, c;
+
+	watchdog(10);
+	sigaction(SIGUSR1, &sa, NULL);
+	s = tcp_listener(&port, 0);
+	pthread_create(&t, NULL, blocked_accept, (void *)(long)s);
+	poll(NULL, 0, 200);
+	pthread_kill(t, SIGUSR1);
+	poll(NULL, 0, 200);
+	c = client("127.0.0.1", port);
+	pthread_join(t, &ret);
+	UT_ASSERT((long)ret >= 0);
+	close(c);
+}
+
+/* An fd with no shim memory (exec, raw dup, SCM_RIGHTS) is named right. */
+UTEST(peer_comes_from_the_kernel_not_memory)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))], b = 'x';
+	struct iovec iov = { .iov_base = &b, .iov_len = 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm;
+	int port = 0, s, c, a, raw, sp[2], got;
+
+	watchdog(10);
+	s = tcp_listener(&port, SOCK_NONBLOCK);
+	c = client(PEER_IP, port);
+	a = accept_vsock(s);
+	raw = (int)syscall(SYS_dup, a);		/* as after exec */
+	assert_peer(raw, PEER_IP);
+	UT_ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+	cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &a, sizeof(int));
+	UT_ASSERT_EQ(sendmsg(sp[0], &mh, 0), 1);
+	mh.msg_controllen = sizeof(cbuf);
+	UT_ASSERT_EQ(recvmsg(sp[1], &mh, 0), 1);
+	cm = CMSG_FIRSTHDR(&mh);
+	UT_ASSERT(cm && cm->cmsg_type == SCM_RIGHTS);
+	memcpy(&got, CMSG_DATA(cm), sizeof(int));
+	assert_peer(got, PEER_IP);
+	close(c);
+}
+
+/* A raw close leaves no stale identity for the next socket on that fd. */
+UTEST(raw_close_leaves_no_stale_peer)
+{
+	int port = 0, tport = 0, s, ts, c, t, one = 1, v = 0;
+	socklen_t l = sizeof(v);
+
+	watchdog(10);
+	s = tcp_listener(&port, SOCK_NONBLOCK);
+	ts = tcp_listener(&tport, 0);
+	(void)s;
+	(void)ts;
+	c = client(PEER_IP, port);
+	UT_ASSERT(fake_is_vsock(c));
+	syscall(SYS_close, c);			/* libuv, close_range... */
+	/* A socket the shim never saw (a raw syscall, or one inherited)
+	 * gets the same number. */
+	t = (int)syscall(SYS_socket, AF_INET, SOCK_STREAM, 0);
+	UT_ASSERT_EQ(t, c);
+	{
+		struct sockaddr_in a = sin4("127.0.0.1", tport);
+
+		UT_ASSERT_EQ(syscall(SYS_connect, t, &a, sizeof(a)), 0);
+	}
+	assert_peer(c, "127.0.0.1");
+	UT_ASSERT_EQ(setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)), 0);
+	UT_ASSERT_EQ(fake_orig_getsockopt(c, IPPROTO_TCP, TCP_NODELAY, &v, &l), 0);
+	UT_ASSERT(v != 0);
+}
+
+/* A raw-closed listener frees its vsock port; the port can listen again. */
+UTEST(closed_listener_frees_the_vsock_port)
+{
+	int port = 0, s, s2, c, a;
+
+	watchdog(15);
+	s = tcp_listener(&port, SOCK_NONBLOCK);
+	RAW_CLOSE(s);
+	poll(NULL, 0, 1500);		/* the helper looks once a second */
+	s2 = tcp_listener(&port, SOCK_NONBLOCK);
+	c = client(PEER_IP, port);
+	UT_ASSERT(fake_is_vsock(c));
+	a = accept_vsock(s2);
+	ping(c, a);
+	/* And after close() at once. */
+	close(s2);
+	s = tcp_listener(&port, SOCK_NONBLOCK);
+	c = client(PEER_IP, port);
+	UT_ASSERT(fake_is_vsock(c));
+	a = accept_vsock(s);
+	ping(c, a);
+}
+
+/* Node.js: server.close() (libuv closes with a raw syscall), then listen
+ * again on the same port at once: the new listener serves vsock. */
+UTEST(listen_again_at_once_after_a_raw_close)
+{
+	int port = 0, s, i, c, a;
+
+	watchdog(15);
+	for (i = 0; i < 5; i++) {
+		s = tcp_listener(&port, SOCK_NONBLOCK);
+		c = client(PEER_IP, port);
+		UT_ASSERT(fake_is_vsock(c));
+		a = accept_vsock(s);
+		ping(c, a);
+		close(a);
+		close(c);
+		RAW_CLOSE(s);
+	}
+}
+
+/* A domain missing from the map is refused, never shown as 0.0.0.0. */
+UTEST(unmapped_domain_is_refused)
+{
+	int port = 0, s, c, r;
+	char b;
+
+	watchdog(10);
+	s = tcp_listener(&port, SOCK_NONBLOCK);
+	c = raw_vsock_client(77 + 2, port);
+	UT_ASSERT(wait_readable(s, 3000) == 1);	/* the doorbell */
+	r = accept(s, NULL, NULL);
+	UT_ASSERT_EQ(r, -1);
+	UT_ASSERT_EQ(errno, EAGAIN);
+	UT_ASSERT(wait_readable(c, 3000) == 1);
+	UT_ASSERT(read(c, &b, 1) <= 0);		/* closed by the shim */
+}
+
+/* A non-blocking connect to a VM without yasmin returns at once. */
+UTEST(nonblocking_connect_does_not_block)
+{
+	struct pollfd p = { .events = POLLOUT };
+	struct sockaddr_in a;
+	int port = 0, s, c, r, err = -1;
+	socklen_t l = sizeof(err);
+	double t0;
+
+	watchdog(10);
+	s = tcp_listener(&port, 0);
+	a = sin4("127.0.0.9", port);
+	c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	t0 = now_ms();
+	r = connect(c, (struct sockaddr *)&a, sizeof(a));
+	UT_ASSERT(now_ms() - t0 < 400);
+	UT_ASSERT(r == 0 || errno == EINPROGRESS);
+	p.fd = c;
+	UT_ASSERT_EQ(poll(&p, 1, 3000), 1);
+	UT_ASSERT_EQ(getsockopt(c, SOL_SOCKET, SO_ERROR, &err, &l), 0);
+	UT_ASSERT_EQ(err, 0);
+	UT_ASSERT(!fake_is_vsock(c));
+	UT_ASSERT(accept(s, NULL, NULL) >= 0);
+}
+
+/* One timeout per VM without yasmin, not one per connect. */
+UTEST(fallback_is_remembered)
+{
+	struct sockaddr_in a;
+	int port = 0, s, c, i;
+	double t0;
+
+	watchdog(30);
+	s = tcp_listener(&port, 0);
+	a = sin4("127.0.0.9", port);
+	c = socket(AF_INET, SOCK_STREAM, 0);
+	t0 = now_ms();
+	UT_ASSERT_EQ(connect(c, (struct sockaddr *)&a, sizeof(a)), 0);
+	UT_ASSERT(now_ms() - t0 < 1500);	/* one 600 ms timeout */
+	UT_ASSERT(!fake_is_vsock(c));
+	close(c);
+	t0 = now_ms();
+	for (i = 0; i < 100; i++) {
+		c = socket(AF_INET, SOCK_STREAM, 0);
+		UT_ASSERT_EQ(connect(c, (struct sockaddr *)&a, sizeof(a)), 0);
+		close(c);
+		close(accept(s, NULL, NULL));
+	}
+	UT_ASSERT(now_ms() - t0 < 1000);
+	/* And a non-blocking one now returns at once. */
+	c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	t0 = now_ms();
+	i = connect(c, (struct sockaddr *)&a, sizeof(a));
+	UT_ASSERT(i == 0 || errno == EINPROGRESS);
+	UT_ASSERT(now_ms() - t0 < 50);
+}
+
+static void on_alrm(int sig)
+{
+	(void)sig;
+}
+
+/* Under a periodic signal, connect() returns EINTR; retries end. */
+UTEST(connect_eintr_goes_to_the_caller)
+{
+	struct sigaction sa = { .sa_handler = on_alrm };
+	struct itimerval it = { .it_interval = { .tv_usec = 20000 },
+				.it_value = { .tv_usec = 20000 } };
+	struct sockaddr_in a;
+	int port = 0, s, c, r, eintr = 0;
+	double t0;
+
+	watchdog(15);
+	s = tcp_listener(&port, 0);
+	(void)s;
+	sigaction(SIGALRM, &sa, NULL);
+	setitimer(ITIMER_REAL, &it, NULL);
+	fake_dead_cid = 10 + 2;
+	a = sin4("127.0.0.10", port);
+	c = socket(AF_INET, SOCK_STREAM, 0);
+	t0 = now_ms();
+	while ((r = connect(c, (struct sockaddr *)&a, sizeof(a))) && errno == EINTR)
+		eintr++;
+	setitimer(ITIMER_REAL, &(struct itimerval){ 0 }, NULL);
+	UT_ASSERT(eintr > 0);
+	UT_ASSERT_EQ(r, 0);	/* fell back to TCP at the same deadline */
+	UT_ASSERT(now_ms() - t0 < 2000);
+}
+
+/* The shim's own fds are not the lowest free ones. */
+UTEST(hidden_fds_stay_out_of_the_way)
+{
+	int port = 0, s, n, dead, c, a, nul;
+
+	watchdog(10);
+	s = tcp_listener(&port, SOCK_NONBLOCK);
+	n = socket(AF_INET, SOCK_STREAM, 0);
+	UT_ASSERT_EQ(n, s + 1);
+	/* dup2 onto every fd from there to 1024: the listener survives. */
+	nul = open("/dev/null", O_RDONLY);
+	for (dead = n + 2; dead < 1024; dead++)
+		dup2(nul, dead);
+	c = client(PEER_IP, port);
+	UT_ASSERT(fake_is_vsock(c));
+	a = accept_vsock(s);
+	ping(c, a);
+}
+
+struct churn {
+	int stop, fd;
+};
+
+static void *accept_churn(void *arg)
+{
+	struct churn *ch = arg;
+
+	while (!__atomic_load_n(&ch->stop, __ATOMIC_RELAXED)) {
+		int fd = accept4(__atomic_load_n(&ch->fd, __ATOMIC_RELAXED),
+				 NULL, NULL, SOCK_NONBLOCK);
+		if (fd >= 0)
+			close(fd);
+	}
+	return NULL;
+}
+
+/* close() while another thread accepts: no use after free (ASan). */
+UTEST(close_races_accept_safely)
+{
+	struct churn ch = { 0 };
+	pthread_t t[2];
+	double t0 = now_ms();
+	int port = 0, s, i;
+
+	watchdog(20);
+	s = tcp_listener(&port, SOCK_NONBLOCK);
+	ch.fd = s;
+	for (i = 0; i < 2; i++)
+		pthread_create(&t[i], NULL, accept_churn, &ch);
+	while (now_ms() - t0 < 1500) {
+		int p2 = 0, n = tcp_listener(&p2, SOCK_NONBLOCK);
+
+		dup2(n, s);		/* the number the others accept on */
+		close(n);
+		close(client(PEER_IP, p2));
+	}
+	__atomic_store_n(&ch.stop, 1, __ATOMIC_RELAXED);
+	for (i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+}
+
+static void *fd_churn(void *arg)
+{
+	struct churn *ch = arg;
+	int i = 0;
+
+	while (!__atomic_load_n(&ch->stop, __ATOMIC_RELAXED)) {
+		int s = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+
+		setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		dup2(s, 300 + (i++ % 3000));	/* grows the fd table */
+		close(s);
+	}
+	return NULL;
+}
+
+/* fork() while another thread grows the fd table: the child works. */
+UTEST(fork_while_threads_use_the_shim)
+{
+	struct churn ch = { 0 };
+	pthread_t t;
+	int i, status, port = 0;
+
+	watchdog(30);
+	tcp_listener(&port, SOCK_NONBLOCK);
+	pthread_create(&t, NULL, fd_churn, &ch);
+	for (i = 0; i < 40; i++) {
+		pid_t pid = fork();
+
+		if (pid == 0) {
+			int s = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+
+			setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+			close(s);
+			_exit(0);
+		}
+		UT_ASSERT(pid > 0);
+		UT_ASSERT_EQ(waitpid(pid, &status, 0), pid);
+		UT_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	__atomic_store_n(&ch.stop, 1, __ATOMIC_RELAXED);
+	pthread_join(t, NULL);
+}
+
+/* A listener bound to this VM's own mapped IP serves VMs too. */
+UTEST(listener_on_the_own_mapped_ip)
+{
+	struct sockaddr_in a = sin4("127.0.0.5", 0);
+	socklen_t l = sizeof(a);
+	int s, c, x;
+
+	watchdog(10);
+	s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	UT_ASSERT_EQ(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+	UT_ASSERT_EQ(listen(s, 8), 0);
+	UT_ASSERT_EQ(getsockname(s, (struct sockaddr *)&a, &l), 0);
+	c = client(PEER_IP, ntohs(a.sin_port));
+	UT_ASSERT(fake_is_vsock(c));
+	x = accept_vsock(s);
+	assert_peer(x, PEER_IP);
+	ping(c, x);
+}
+
+/* A VM with several IPs: the client sees the one it dialed. */
+UTEST(several_ips_client_sees_the_one_dialed)
+{
+	int port = 0, s, c;
+
+	watchdog(10);
+	s = tcp_listener(&port, SOCK_NONBLOCK);
+	c = client("127.0.0.7", port);
+	UT_ASSERT(fake_is_vsock(c));
+	assert_peer(c, "127.0.0.7");
+	close(accept_vsock(s));
+}

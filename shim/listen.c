@@ -7,16 +7,21 @@
  * exactly when the TCP listener has it, so both cross exec together).
  * Arrivals on it are surfaced through the TCP listener itself:
  *
- *  - accept()/accept4() first takes a waiting vsock connection, if any
- *    (non-blocking), else calls the real accept on the app's fd;
+ *  - accept()/accept4() calls the real accept on the app's fd;
  *  - a helper thread per process watches the vsock listeners and, while
  *    one has a connection waiting, keeps one "doorbell" connection pending
  *    on the TCP listener: a loopback connect from the reserved source
  *    address 127.89.83.77. The app's poll/epoll/select/blocking accept
  *    wake as for any client. When accept() gets a doorbell, it takes the
  *    vsock connection and dup3()s it onto the accepted fd; if another
- *    process or thread took it first, the doorbell is closed and accept
- *    goes on (blocking) or says EAGAIN (non-blocking).
+ *    process took it first (each process holding the listener runs a
+ *    helper), the doorbell is closed and accept goes on (blocking) or
+ *    says EAGAIN (non-blocking).
+ *
+ * A vsock connection is never taken without its doorbell: the helper
+ * rings one doorbell at a time and only while a connection waits, so in
+ * one process every doorbell still has its connection when accepted, and
+ * a listener that select()/poll() calls readable has a client behind it.
  *
  * Because the app's fd is the real socket, listen() again, shutdown() to
  * wake accepters, SO_RCVTIMEO, SA_RESTART, EPOLLEXCLUSIVE, fstat and
@@ -751,12 +756,15 @@ static int do_accept(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 	l = ino ? l_get(ino) : NULL;
 	if (!l)
 		return real.accept4(fd, addr, len, flags);
+	/*
+	 * A vsock connection is taken only with the doorbell that announced
+	 * it. Taking one first, while its doorbell waits on the listener,
+	 * would leave that doorbell queued with nothing behind it: the
+	 * listener then stays readable for good, and a program that accepts
+	 * on a blocking listener once select() says readable (iperf3 during
+	 * a test) blocks in accept() until the next client.
+	 */
 	for (;;) {
-		nfd = take_vsock(fd, l, flags);
-		if (nfd >= 0) {
-			accepted(fd, nfd, l, addr, len);
-			break;
-		}
 		sl = sizeof(ss);
 		nfd = real.accept4(fd, (struct sockaddr *)&ss, &sl, flags);
 		if (nfd < 0)

@@ -14,12 +14,14 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/select.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -675,4 +677,143 @@ UTEST(several_ips_client_sees_the_one_dialed)
 	UT_ASSERT(fake_is_vsock(c));
 	assert_peer(c, "127.0.0.7");
 	close(accept_vsock(s));
+}
+
+/* iperf3's server: a blocking listener on :: that takes IPv4 too. */
+static int iperf3_listener(int *port)
+{
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_addr = in6addr_any };
+	socklen_t l = sizeof(a);
+	int s = socket(AF_INET6, SOCK_STREAM, 0), one = 1, zero = 0;
+
+	UT_ASSERT(s >= 0);
+	UT_ASSERT_EQ(setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)), 0);
+	UT_ASSERT_EQ(setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)), 0);
+	a.sin6_port = htons(*port);
+	UT_ASSERT_EQ(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+	UT_ASSERT_EQ(listen(s, INT_MAX), 0);
+	UT_ASSERT_EQ(getsockname(s, (struct sockaddr *)&a, &l), 0);
+	*port = ntohs(a.sin6_port);
+	return s;
+}
+
+/* select() on @s alone, for up to @ms. */
+static int select_readable(int s, int ms)
+{
+	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = ms % 1000 * 1000 };
+	fd_set rs;
+
+	FD_ZERO(&rs);
+	FD_SET(s, &rs);
+	return select(s + 1, &rs, NULL, NULL, &tv);
+}
+
+/* A v4-mapped AF_INET6 name's IPv4 text and port. */
+static void name6(int fd, int peer, char *ip, int *port)
+{
+	struct sockaddr_in6 a;
+	socklen_t l = sizeof(a);
+
+	memset(&a, 0, sizeof(a));
+	UT_ASSERT_EQ((peer ? getpeername : getsockname)(fd, (struct sockaddr *)&a, &l), 0);
+	UT_ASSERT_EQ(a.sin6_family, AF_INET6);
+	UT_ASSERT(IN6_IS_ADDR_V4MAPPED(&a.sin6_addr));
+	inet_ntop(AF_INET, &a.sin6_addr.s6_addr[12], ip, INET_ADDRSTRLEN);
+	*port = ntohs(a.sin6_port);
+}
+
+#define COOKIE "abcdefghijklmnopqrstuvwxyz234567890a"	/* 36 + NUL */
+
+/*
+ * iperf3 3.12, both ends, as shim_iperf3 runs it: the server selects on
+ * its blocking listener, accepts the control connection, later the data
+ * connection (which a slow guest finds already waiting), and calls
+ * accept() again whenever select() says the listener is readable. So a
+ * readable listener must have a client behind it; a doorbell left queued
+ * after its vsock connection was taken made that accept() block for good
+ * and hung the test.
+ */
+UTEST(iperf3_sequence_leaves_no_phantom_client)
+{
+	char cookie[sizeof(COOKIE)], ca[16 + 1], ip[INET_ADDRSTRLEN];
+	char buf[4096];
+	int port = 0, s, c, a, d, ad, x, one = 1, v, round, sport, pport, lport;
+	socklen_t l;
+
+	watchdog(30);
+	for (round = 0; round < 2; round++) {	/* iperf3 -c, then -c -R */
+		s = iperf3_listener(&port);
+		/* Control: connect, cookie, TCP_NODELAY, TCP_MAXSEG. */
+		c = client(PEER_IP, port);
+		UT_ASSERT(fake_is_vsock(c));
+		UT_ASSERT_EQ(setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)), 0);
+		UT_ASSERT_EQ(write(c, COOKIE, sizeof(COOKIE)), (ssize_t)sizeof(COOKIE));
+		l = sizeof(v);
+		UT_ASSERT_EQ(getsockopt(c, IPPROTO_TCP, TCP_MAXSEG, &v, &l), 0);
+		UT_ASSERT(v > 0);
+		UT_ASSERT_EQ(select_readable(s, 3000), 1);
+		a = accept(s, NULL, NULL);
+		UT_ASSERT(a >= 0 && fake_is_vsock(a));
+		UT_ASSERT_EQ(setsockopt(a, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)), 0);
+		UT_ASSERT_EQ(read(a, cookie, sizeof(cookie)), (ssize_t)sizeof(cookie));
+		name6(a, 1, ip, &pport);
+		UT_ASSERT_STREQ(ip, PEER_IP);
+		/* Data: SO_SNDBUF read back, blocking connect, cookie. */
+		d = socket(AF_INET, SOCK_STREAM, 0);
+		l = sizeof(v);
+		UT_ASSERT_EQ(getsockopt(d, SOL_SOCKET, SO_SNDBUF, &v, &l), 0);
+		{
+			struct sockaddr_in sa = sin4(PEER_IP, port);
+
+			UT_ASSERT_EQ(connect(d, (struct sockaddr *)&sa, sizeof(sa)), 0);
+		}
+		UT_ASSERT(fake_is_vsock(d));
+		UT_ASSERT_EQ(write(d, COOKIE, sizeof(COOKIE)), (ssize_t)sizeof(COOKIE));
+		l = 16;	/* TCP_CA_NAME_MAX */
+		UT_ASSERT_EQ(getsockopt(d, IPPROTO_TCP, TCP_CONGESTION, ca, &l), 0);
+		/* A slow server: the data connection waits before it looks. */
+		poll(NULL, 0, 300);
+		UT_ASSERT_EQ(select_readable(s, 3000), 1);
+		ad = accept(s, NULL, NULL);
+		UT_ASSERT(ad >= 0 && fake_is_vsock(ad));
+		UT_ASSERT_EQ(read(ad, cookie, sizeof(cookie)), (ssize_t)sizeof(cookie));
+		UT_ASSERT_STREQ(cookie, COOKIE);
+		UT_ASSERT_EQ(fcntl(ad, F_SETFL, fcntl(ad, F_GETFL) | O_NONBLOCK), 0);
+		UT_ASSERT_EQ(fcntl(d, F_SETFL, fcntl(d, F_GETFL) | O_NONBLOCK), 0);
+		/* "local 127.0.0.5 port P connected to 127.0.0.6 port Q", and
+		 * the client's own port is Q. */
+		name6(ad, 0, ip, &sport);
+		UT_ASSERT_EQ(sport, port);
+		name6(ad, 1, ip, &pport);
+		UT_ASSERT_STREQ(ip, PEER_IP);
+		{
+			struct sockaddr_in la;
+
+			l = sizeof(la);
+			UT_ASSERT_EQ(getsockname(d, (struct sockaddr *)&la, &l), 0);
+			lport = ntohs(la.sin_port);
+		}
+		UT_ASSERT_EQ(lport, pport);
+		/* The test runs: the listener is in the select set throughout
+		 * and must not turn readable with nobody there. */
+		memset(buf, round ? 'R' : 'x', sizeof(buf));
+		UT_ASSERT_EQ(write(round ? ad : d, buf, sizeof(buf)), (ssize_t)sizeof(buf));
+		UT_ASSERT_EQ(wait_readable(round ? d : ad, 3000), 1);
+		UT_ASSERT(read(round ? d : ad, buf, sizeof(buf)) > 0);
+		UT_ASSERT_EQ(select_readable(s, 500), 0);
+		/* Another client during the test: readable, accepted at once. */
+		x = client(PEER_IP, port);
+		UT_ASSERT_EQ(select_readable(s, 3000), 1);
+		v = accept(s, NULL, NULL);
+		UT_ASSERT(v >= 0 && fake_is_vsock(v));
+		close(v);
+		close(x);
+		UT_ASSERT_EQ(select_readable(s, 300), 0);
+		/* The end: everything closed, the next test listens again. */
+		close(ad);
+		close(d);
+		close(a);
+		close(c);
+		close(s);
+	}
 }

@@ -8,6 +8,12 @@
  *   listener on port P       abstract "yfk-L-<pid>-P"
  *   client of CID C, port N  abstract "yfk-C-<pid>-C-N" (C = fake_client_cid)
  *
+ * <pid> is YASMIN_FAKE_NS when set, so that several processes (real
+ * programs under build/libyasmin-fake.so) share one fake host; a process
+ * then has the CID YASMIN_FAKE_CID (as listener and as client alike).
+ * YASMIN_FAKE_ACCEPT_DELAY_MS makes every accept on a vsock listener that
+ * much late, as in a slow guest.
+ *
  * getsockname/getpeername/accept answer in struct sockaddr_vm, SO_DOMAIN
  * says AF_VSOCK, and the AF_VSOCK-level options are accepted. A connect to
  * fake_dead_cid never answers, like a VM without yasmin.ko: a non-blocking
@@ -45,6 +51,17 @@ struct fake {
 };
 static struct fake fakes[1024];
 static unsigned int next_port = 70000;	/* > 65535: folded ports */
+
+/* The fake host these sockets live in: YASMIN_FAKE_NS, else the pid. */
+static const char *fake_ns(char *buf, size_t len)
+{
+	const char *e = getenv("YASMIN_FAKE_NS");
+
+	if (e && *e)
+		return e;
+	snprintf(buf, len, "%d", (int)getpid());
+	return buf;
+}
 
 static ino_t ino_of(int fd)
 {
@@ -128,6 +145,7 @@ static int f_bind(int fd, const struct sockaddr *a, socklen_t len)
 	const struct sockaddr_vm *va = (const void *)a;
 	struct fake *f = find(fd, 0);
 	struct sockaddr_un un;
+	char ns[32];
 	socklen_t ul;
 	unsigned int port;
 
@@ -138,7 +156,7 @@ static int f_bind(int fd, const struct sockaddr *a, socklen_t len)
 	port = va->svm_port;
 	if (port == VMADDR_PORT_ANY)
 		port = __atomic_fetch_add(&next_port, 1, __ATOMIC_RELAXED);
-	ul = un_name(&un, "yfk-L-%d-%u", (int)getpid(), port);
+	ul = un_name(&un, "yfk-L-%s-%u", fake_ns(ns, sizeof(ns)), port);
 	if (orig.bind(fd, (struct sockaddr *)&un, ul))
 		return -1;
 	f->lcid = fake_self_cid;
@@ -151,6 +169,7 @@ static int f_connect(int fd, const struct sockaddr *a, socklen_t len)
 	const struct sockaddr_vm *va = (const void *)a;
 	struct fake *f = find(fd, 0);
 	struct sockaddr_un un;
+	char ns[32];
 	socklen_t ul;
 	unsigned int n;
 	int fl;
@@ -180,14 +199,15 @@ static int f_connect(int fd, const struct sockaddr *a, socklen_t len)
 		return errno = ETIMEDOUT, -1;
 	}
 	n = __atomic_fetch_add(&next_port, 1, __ATOMIC_RELAXED);
-	ul = un_name(&un, "yfk-C-%d-%u-%u", (int)getpid(), fake_client_cid, n);
+	ul = un_name(&un, "yfk-C-%s-%u-%u", fake_ns(ns, sizeof(ns)),
+		     fake_client_cid, n);
 	if (orig.bind(fd, (struct sockaddr *)&un, ul))
 		return -1;
 	f->lcid = fake_client_cid;
 	f->lport = n;
 	f->pcid = va->svm_cid;
 	f->pport = va->svm_port;
-	ul = un_name(&un, "yfk-L-%d-%u", (int)getpid(), va->svm_port);
+	ul = un_name(&un, "yfk-L-%s-%u", fake_ns(ns, sizeof(ns)), va->svm_port);
 	if (orig.connect(fd, (struct sockaddr *)&un, ul)) {
 		if (errno == ENOENT)
 			errno = ECONNRESET;	/* nobody listens on vsock */
@@ -202,16 +222,29 @@ static int f_accept4(int fd, struct sockaddr *a, socklen_t *len, int flags)
 	struct fake *f = find(fd, 0), *nf;
 	struct sockaddr_un un;
 	socklen_t ul = sizeof(un);
-	unsigned int pid, cid, port;
+	unsigned int cid, port;
+	char *p;
 	int nfd;
 
 	if (!f)
 		return orig.accept4(fd, a, len, flags);
+	if (getenv("YASMIN_FAKE_ACCEPT_DELAY_MS"))	/* a slow guest */
+		poll(NULL, 0, atoi(getenv("YASMIN_FAKE_ACCEPT_DELAY_MS")));
 	nfd = orig.accept4(fd, (struct sockaddr *)&un, &ul, flags);
 	if (nfd < 0)
 		return -1;
 	nf = find(nfd, 1);
-	if (!nf || sscanf(un.sun_path + 1, "yfk-C-%u-%u-%u", &pid, &cid, &port) != 3)
+	/* "yfk-C-<ns>-<cid>-<port>": the ns may hold dashes, the numbers not */
+	p = ul > offsetof(struct sockaddr_un, sun_path) + 1 &&
+	    ul < sizeof(un) ? un.sun_path + 1 : NULL;
+	if (p) {
+		un.sun_path[ul - offsetof(struct sockaddr_un, sun_path)] = 0;
+		p = strrchr(p, '-');
+		while (p && p > un.sun_path + 1 && *--p != '-')
+			;
+	}
+	if (!nf || !p || strncmp(un.sun_path + 1, "yfk-C-", 6) ||
+	    sscanf(p, "-%u-%u", &cid, &port) != 2)
 		return orig.close(nfd), errno = ECONNABORTED, -1;
 	nf->lcid = f->lcid;
 	nf->lport = f->lport;
@@ -274,6 +307,13 @@ static void fk_release(void) { pthread_mutex_unlock(&lock); }
 
 void fake_vsock_install(struct yasmin_real *r)
 {
+	const char *e = getenv("YASMIN_FAKE_CID");
+
+	if (e && atoi(e) > 2) {
+		fake_self_cid = fake_client_cid = atoi(e);
+		/* Client ports of the processes sharing a fake host differ. */
+		next_port = 70000 + (unsigned int)getpid() % 8192 * 64;
+	}
 	pthread_atfork(fk_prepare, fk_release, fk_release);
 	orig = *r;
 	r->socket = f_socket;

@@ -35,11 +35,14 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -50,6 +53,7 @@
 
 #define BELL_ADDR	0x7f59534dU	/* 127.89.83.77: 'Y' 'S' 'M' */
 #define MAX_WATCH	64
+#define CLAIM_MS	200	/* how often a helper asks to be the ringer */
 
 struct ylisten {
 	struct ylisten *next;
@@ -62,6 +66,10 @@ struct ylisten {
 	struct sockaddr_in target;	/* where the doorbell rings */
 	int bell_fd;		/* the helper's pending doorbell, -1 */
 	struct timespec quiet_until;	/* after a doorbell failed */
+	ino_t vsock_ino;	/* the vsock listener, in every process */
+	int claim_fd;		/* holds the ringer's name when claimed */
+	int claimed;		/* this process rings for the listener */
+	struct timespec claim_at;	/* next try to become the ringer */
 };
 
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -77,6 +85,8 @@ static void l_free(struct ylisten *l)
 		real.close(l->vsock_fd);
 	if (l->bell_fd >= 0)
 		real.close(l->bell_fd);
+	if (l->claim_fd >= 0)
+		real.close(l->claim_fd);
 	free(l);
 }
 
@@ -111,6 +121,15 @@ static void l_put(struct ylisten *l)
 		l_free(l);
 }
 
+/* Requires reg_lock. Let another process be the ringer. */
+static void unclaim_locked(struct ylisten *l)
+{
+	if (l->claim_fd >= 0)
+		real.close(l->claim_fd);
+	l->claim_fd = -1;
+	l->claimed = 0;
+}
+
 /* Requires reg_lock. Returns 1 when the caller must l_free(). */
 static int unregister_locked(struct ylisten *l)
 {
@@ -120,6 +139,7 @@ static int unregister_locked(struct ylisten *l)
 		if (*p == l) {
 			*p = l->next;
 			__atomic_store_n(&l->registered, 0, __ATOMIC_RELEASE);
+			unclaim_locked(l);
 			if (--l->refs == 0)
 				return 1;
 			l->next = dying;
@@ -174,12 +194,18 @@ HIDDEN void yasmin_listen_atfork(int phase)
 		return;
 	}
 	if (phase == ATFORK_CHILD) {
-		/* The parent's helper owns the doorbells; this one starts anew. */
-		for (l = reg; l; l = l->next)
+		/*
+		 * The parent's helper owns the doorbells and stays the
+		 * ringer (its copy of the name's socket is the parent's);
+		 * this one starts anew, as a stand-in.
+		 */
+		for (l = reg; l; l = l->next) {
 			if (l->bell_fd >= 0) {
 				real.close(l->bell_fd);
 				l->bell_fd = -1;
 			}
+			unclaim_locked(l);
+		}
 		if (wake_fd >= 0)
 			real.close(wake_fd);
 		wake_fd = -1;
@@ -238,6 +264,56 @@ static void go_quiet(struct ylisten *l, long ms)
 	}
 }
 
+/*
+ * Requires reg_lock. Is this process the one that rings for @l?
+ *
+ * Every process that holds the listener (a forked worker, an inetd child
+ * before its exec, an exec'd new binary, a fork-per-connection server's
+ * child) runs a helper that watches the same vsock listener. If each rang,
+ * a connection would get one doorbell per process, and all but one would
+ * stay queued on the TCP listener with nobody behind them: a blocking
+ * accept() after select() would then block (iperf3's hang, across
+ * processes). So one process rings: the one that holds the abstract
+ * AF_UNIX name "yasmin-ring-<inode of the vsock listener>". The others try
+ * to bind it every CLAIM_MS, and one of them takes over within that time
+ * when the ringer closes the listener or exits. If the name cannot be
+ * used at all (no AF_UNIX here), every helper rings as before.
+ */
+static int ringer_locked(struct ylisten *l)
+{
+	struct sockaddr_un un = { .sun_family = AF_UNIX };
+	struct timespec ts;
+	socklen_t ul;
+	int s, n;
+
+	if (l->claimed)
+		return 1;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (ts.tv_sec < l->claim_at.tv_sec ||
+	    (ts.tv_sec == l->claim_at.tv_sec && ts.tv_nsec < l->claim_at.tv_nsec))
+		return 0;
+	l->claim_at = ts;
+	l->claim_at.tv_nsec += CLAIM_MS * 1000000L;
+	if (l->claim_at.tv_nsec >= 1000000000) {
+		l->claim_at.tv_sec++;
+		l->claim_at.tv_nsec -= 1000000000;
+	}
+	if (l->claim_fd < 0) {
+		s = real.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (s < 0)
+			return l->claimed = 1;
+		l->claim_fd = yasmin_hidden_fd(s, 1);
+	}
+	n = snprintf(un.sun_path + 1, sizeof(un.sun_path) - 1,
+		     "yasmin-ring-%lu", (unsigned long)l->vsock_ino);
+	ul = offsetof(struct sockaddr_un, sun_path) + 1 + n;
+	if (real.bind(l->claim_fd, (struct sockaddr *)&un, ul) &&
+	    errno == EADDRINUSE)
+		return 0;
+	dbg("port %u: this process rings for vsock arrivals", l->port);
+	return l->claimed = 1;
+}
+
 /* Requires reg_lock. Connect a doorbell to @l's TCP listener. */
 static void ring_locked(struct ylisten *l)
 {
@@ -287,7 +363,8 @@ static void *helper(void *arg)
 				pfd[n].fd = l->bell_fd;
 				pfd[n].events = POLLIN | POLLRDHUP;
 			} else {
-				pfd[n].fd = quiet(l) ? -1 : l->vsock_fd;
+				pfd[n].fd = quiet(l) || !ringer_locked(l) ? -1
+								      : l->vsock_fd;
 				pfd[n].events = POLLIN;
 			}
 			pfd[n].revents = 0;
@@ -329,7 +406,7 @@ static void *helper(void *arg)
 						go_quiet(l, 200);
 				}
 			} else if (pfd[i].fd == l->vsock_fd && l->bell_fd < 0 &&
-				   (pfd[i].revents & POLLIN)) {
+				   l->claimed && (pfd[i].revents & POLLIN)) {
 				ring_locked(l);
 			}
 		}
@@ -563,6 +640,8 @@ HIDDEN void yasmin_listen_adopt_inherited(void)
 			yl->tcp_ino = yasmin_fd_ino(fd);
 			yl->family = dom;
 			yl->bell_fd = -1;
+			yl->claim_fd = -1;
+			yl->vsock_ino = yasmin_fd_ino(yl->vsock_fd);
 			yl->port = port;
 			register_listener(yl);
 			dbg("fd %d: inherited listener on port %u, vsock fd %d",
@@ -662,6 +741,8 @@ EXPORT int listen(int fd, int backlog)
 	yl->family = dom;
 	yl->vsock_fd = vfd;
 	yl->bell_fd = -1;
+	yl->claim_fd = -1;
+	yl->vsock_ino = yasmin_fd_ino(vfd);
 	yl->port = port;
 	register_listener(yl);
 	dbg("listen fd %d port %u: TCP and vsock (%s, hidden fd %d)", fd, port,
@@ -866,6 +947,13 @@ static void relocate_locked(struct ylisten *l, int fd)
 		nfd = real.fcntl(fd, F_DUPFD_CLOEXEC, fd + 1);
 		if (nfd >= 0) {
 			l->bell_fd = nfd;
+			real.close(fd);
+		}
+	}
+	if (l->claim_fd == fd) {
+		nfd = real.fcntl(fd, F_DUPFD_CLOEXEC, fd + 1);
+		if (nfd >= 0) {
+			l->claim_fd = nfd;
 			real.close(fd);
 		}
 	}

@@ -817,3 +817,64 @@ UTEST(iperf3_sequence_leaves_no_phantom_client)
 		close(s);
 	}
 }
+
+/*
+ * A forked child that holds the listener too (a daemon's worker, an
+ * inetd child before exec, a fork-per-connection server's child) must not
+ * ring a second doorbell for the parent's vsock client: the parent's
+ * listener would stay readable with nobody behind it.
+ */
+UTEST(a_forked_holder_does_not_ring_twice)
+{
+	int port = 0, s, c, a, status;
+	pid_t pid;
+
+	watchdog(20);
+	s = iperf3_listener(&port);
+	pid = fork();
+	if (pid == 0) {		/* holds s, does nothing with it */
+		poll(NULL, 0, 2000);
+		_exit(0);
+	}
+	UT_ASSERT(pid > 0);
+	poll(NULL, 0, 300);	/* the child's helper is up */
+	c = client(PEER_IP, port);
+	poll(NULL, 0, 500);	/* every helper has seen it */
+	UT_ASSERT_EQ(select_readable(s, 3000), 1);
+	a = accept(s, NULL, NULL);
+	UT_ASSERT(a >= 0 && fake_is_vsock(a));
+	ping(c, a);
+	UT_ASSERT_EQ(select_readable(s, 500), 0);
+	UT_ASSERT_EQ(waitpid(pid, &status, 0), pid);
+}
+
+/* When the process that rings closes its listener, another holder rings. */
+UTEST(another_holder_rings_when_the_first_closes)
+{
+	int port = 0, s, c, a, status;
+	char ns[16];
+	pid_t pid;
+
+	watchdog(20);
+	s = iperf3_listener(&port);
+	snprintf(ns, sizeof(ns), "%d", (int)getpid());
+	pid = fork();
+	if (pid == 0) {
+		setenv("YASMIN_FAKE_NS", ns, 1);	/* the parent's fake host */
+		poll(NULL, 0, 500);	/* the parent has closed it */
+		c = client(PEER_IP, port);
+		if (select_readable(s, 3000) != 1)
+			_exit(2);
+		a = accept(s, NULL, NULL);
+		if (a < 0 || !fake_is_vsock(a))
+			_exit(3);
+		ping(c, a);
+		_exit(0);
+	}
+	UT_ASSERT(pid > 0);
+	poll(NULL, 0, 100);
+	close(s);
+	UT_ASSERT_EQ(waitpid(pid, &status, 0), pid);
+	UT_ASSERT(WIFEXITED(status));
+	UT_ASSERT_EQ(WEXITSTATUS(status), 0);
+}

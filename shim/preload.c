@@ -45,6 +45,7 @@ static struct stat conf_st;
 static int conf_present;
 static time_t conf_checked;
 static long self_domid = -2;	/* -2: not asked yet, -1: unknown */
+static long test_self_domid = -2;	/* YASMIN_TEST_SELF_DOMID, host tests */
 
 HIDDEN void yasmin_dbg(const char *fmt, ...)
 {
@@ -165,8 +166,8 @@ HIDDEN long yasmin_self_domid(void)
 			d = cid - 2;
 		real.close(fd);
 	}
-	if (getenv("YASMIN_TEST_SELF_DOMID"))	/* host unit tests */
-		d = atol(getenv("YASMIN_TEST_SELF_DOMID"));
+	if (test_self_domid != -2)	/* host unit tests */
+		d = test_self_domid;
 	__atomic_store_n(&self_domid, d, __ATOMIC_RELAXED);
 	return d;
 }
@@ -252,8 +253,18 @@ __attribute__((constructor)) static void yasmin_init(void)
 					   yasmin_nonblock_wait_ms);
 	yasmin_negative_ttl_s = env_long("YASMIN_NEGATIVE_TTL",
 					 yasmin_negative_ttl_s);
+	/*
+	 * A copy: the environment block is the program's, and some write
+	 * over it (nginx, and others that set their process title, reuse
+	 * its memory; nginx's workers also drop every variable).
+	 */
 	e = getenv("YASMIN_CONF");
-	conf_path = e && *e ? e : DEFAULT_CONF;
+	conf_path = e && *e ? strdup(e) : NULL;
+	if (!conf_path)
+		conf_path = DEFAULT_CONF;
+	e = getenv("YASMIN_TEST_SELF_DOMID");
+	if (e && *e)
+		test_self_domid = atol(e);
 	conf_checked = -1;
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 	/* Last: real.socket set means "ready" to the other threads. */

@@ -52,10 +52,16 @@ struct fake {
 static struct fake fakes[1024];
 static unsigned int next_port = 70000;	/* > 65535: folded ports */
 
-/* The fake host these sockets live in: YASMIN_FAKE_NS, else the pid. */
+static char *install_ns;	/* YASMIN_FAKE_NS at start-up */
+static int accept_delay_ms;
+
+/*
+ * The fake host these sockets live in: YASMIN_FAKE_NS, else the pid. The
+ * value at start-up is kept (nginx's workers drop the environment).
+ */
 static const char *fake_ns(char *buf, size_t len)
 {
-	const char *e = getenv("YASMIN_FAKE_NS");
+	const char *e = install_ns ? install_ns : getenv("YASMIN_FAKE_NS");
 
 	if (e && *e)
 		return e;
@@ -228,8 +234,8 @@ static int f_accept4(int fd, struct sockaddr *a, socklen_t *len, int flags)
 
 	if (!f)
 		return orig.accept4(fd, a, len, flags);
-	if (getenv("YASMIN_FAKE_ACCEPT_DELAY_MS"))	/* a slow guest */
-		poll(NULL, 0, atoi(getenv("YASMIN_FAKE_ACCEPT_DELAY_MS")));
+	if (accept_delay_ms > 0)	/* a slow guest */
+		poll(NULL, 0, accept_delay_ms);
 	nfd = orig.accept4(fd, (struct sockaddr *)&un, &ul, flags);
 	if (nfd < 0)
 		return -1;
@@ -308,6 +314,11 @@ static void fk_release(void) { pthread_mutex_unlock(&lock); }
 void fake_vsock_install(struct yasmin_real *r)
 {
 	const char *e = getenv("YASMIN_FAKE_CID");
+
+	if (getenv("YASMIN_FAKE_NS") && *getenv("YASMIN_FAKE_NS"))
+		install_ns = strdup(getenv("YASMIN_FAKE_NS"));
+	if (getenv("YASMIN_FAKE_ACCEPT_DELAY_MS"))
+		accept_delay_ms = atoi(getenv("YASMIN_FAKE_ACCEPT_DELAY_MS"));
 
 	if (e && atoi(e) > 2) {
 		fake_self_cid = fake_client_cid = atoi(e);

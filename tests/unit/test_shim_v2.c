@@ -878,3 +878,24 @@ UTEST(another_holder_rings_when_the_first_closes)
 	UT_ASSERT(WIFEXITED(status));
 	UT_ASSERT_EQ(WEXITSTATUS(status), 0);
 }
+
+/*
+ * nginx (and any program that sets its process title) writes over the
+ * environment block, and nginx's workers drop the environment: the map's
+ * path must have been copied.
+ */
+UTEST(map_path_survives_the_environment)
+{
+	char *e = getenv("YASMIN_CONF");
+	int port = 0, s, c;
+
+	watchdog(10);
+	UT_ASSERT(e != NULL);
+	memset(e, 'x', strlen(e));	/* "nginx: worker process" */
+	clearenv();
+	poll(NULL, 0, 1100);		/* the map is looked at again */
+	s = tcp_listener(&port, SOCK_NONBLOCK);
+	c = client(PEER_IP, port);
+	UT_ASSERT(fake_is_vsock(c));
+	close(accept_vsock(s));
+}

@@ -12,7 +12,8 @@
  * programs under build/libyasmin-fake.so) share one fake host; a process
  * then has the CID YASMIN_FAKE_CID (as listener and as client alike).
  * YASMIN_FAKE_ACCEPT_DELAY_MS makes every accept on a vsock listener that
- * much late, as in a slow guest.
+ * much late, as in a slow guest. A listener, or a connection accepted
+ * from one, that came across exec or SCM_RIGHTS is known by its name.
  *
  * getsockname/getpeername/accept answer in struct sockaddr_vm, SO_DOMAIN
  * says AF_VSOCK, and the AF_VSOCK-level options are accepted. A connect to
@@ -49,7 +50,9 @@ struct fake {
 	unsigned int lcid, lport, pcid, pport;
 	int connected;
 };
-static struct fake fakes[1024];
+#define NFAKES	16384	/* entries are never freed: one per socket made */
+static struct fake fakes[NFAKES];
+static int nfakes;
 static unsigned int next_port = 70000;	/* > 65535: folded ports */
 
 static char *install_ns;	/* YASMIN_FAKE_NS at start-up */
@@ -76,28 +79,90 @@ static ino_t ino_of(int fd)
 	return syscall(SYS_fstat, fd, &st) ? 0 : st.st_ino;
 }
 
+static struct fake *find_ino(int fd, ino_t ino, int create);
+
+/* The numbers at the end of an abstract "yfk-..." name, 0 if none. */
+static int name_tail(const struct sockaddr_un *un, socklen_t ul,
+		     const char *prefix, unsigned int *a, unsigned int *b)
+{
+	size_t off = offsetof(struct sockaddr_un, sun_path) + 1, n;
+	char name[sizeof(un->sun_path)], *p;
+
+	if (un->sun_family != AF_UNIX || ul <= off || ul > sizeof(*un) ||
+	    un->sun_path[0])
+		return 0;
+	n = ul - off;
+	memcpy(name, un->sun_path + 1, n);
+	name[n] = 0;
+	if (strncmp(name, prefix, strlen(prefix)) || !(p = strrchr(name, '-')))
+		return 0;
+	if (!b)
+		return sscanf(p, "-%u", a) == 1;
+	while (p > name && *--p != '-')
+		;
+	return sscanf(p, "-%u-%u", a, b) == 2;
+}
+
+/*
+ * A fake socket this image did not make (it came across exec or
+ * SCM_RIGHTS): a listener, or a connection it accepted, known by its
+ * names. The shim finds such sockets by their family alone.
+ */
+static struct fake *recover(int fd, ino_t ino)
+{
+	struct sockaddr_un un;
+	socklen_t ul = sizeof(un);
+	unsigned int port, pcid, pport;
+	struct fake *f;
+
+	if (orig.getsockname(fd, (struct sockaddr *)&un, &ul) ||
+	    !name_tail(&un, ul, "yfk-L-", &port, NULL))
+		return NULL;
+	f = find_ino(fd, ino, 1);
+	if (!f)
+		return NULL;
+	f->lcid = fake_self_cid;
+	f->lport = port;
+	ul = sizeof(un);
+	if (!orig.getpeername(fd, (struct sockaddr *)&un, &ul) &&
+	    name_tail(&un, ul, "yfk-C-", &pcid, &pport)) {
+		f->pcid = pcid;
+		f->pport = pport;
+		f->connected = 1;
+	}
+	return f;
+}
+
 static struct fake *find(int fd, int create)
 {
 	ino_t ino = ino_of(fd);
-	struct fake *f = NULL;
-	int i;
+	struct fake *f;
 
 	if (!ino)
 		return NULL;
+	f = find_ino(fd, ino, create);
+	if (!f && !create && orig.getsockname)
+		f = recover(fd, ino);
+	return f;
+}
+
+static struct fake *find_ino(int fd, ino_t ino, int create)
+{
+	struct fake *f = NULL;
+	int i;
+
+	(void)fd;
 	pthread_mutex_lock(&lock);
-	for (i = 0; i < 1024; i++)
-		if (fakes[i].ino == ino) {
-			f = &fakes[i];
+	for (i = 0; i < nfakes; i++)	/* newest first: the busy ones */
+		if (fakes[nfakes - 1 - i].ino == ino) {
+			f = &fakes[nfakes - 1 - i];
 			break;
 		}
-	if (!f && create)
-		for (i = 0; i < 1024; i++)
-			if (!fakes[i].ino) {
-				f = &fakes[i];
-				memset(f, 0, sizeof(*f));
-				f->ino = ino;
-				break;
-			}
+	if (!f && create && nfakes < NFAKES) {
+		f = &fakes[nfakes++];
+		memset(f, 0, sizeof(*f));
+		f->ino = ino;
+	}
 	pthread_mutex_unlock(&lock);
 	return f;
 }

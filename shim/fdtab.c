@@ -37,8 +37,14 @@ HIDDEN void yasmin_fdtab_atfork(int phase)
 		return;
 	}
 	if (phase == ATFORK_CHILD && dir_fd >= 0) {
-		real.close(dir_fd);	/* it lists the parent's fds */
-		dir_fd = -1;
+		int fd;
+
+		/* It lists the parent's fds. A new one is opened here, not
+		 * by the helper thread, which would take the lowest free
+		 * fd for a moment (see yasmin_hidden_fd). */
+		real.close(dir_fd);
+		fd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		dir_fd = fd >= 0 ? yasmin_hidden_fd(fd, 1) : -1;
 	}
 	pthread_mutex_unlock(&fd_lock);
 	pthread_mutex_unlock(&dir_lock);

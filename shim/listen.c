@@ -70,6 +70,7 @@ struct ylisten {
 	int claim_fd;		/* holds the ringer's name when claimed */
 	int claimed;		/* this process rings for the listener */
 	struct timespec claim_at;	/* next try to become the ringer */
+	int spare_fd;		/* the next doorbell's socket, -1 */
 };
 
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -87,6 +88,8 @@ static void l_free(struct ylisten *l)
 		real.close(l->bell_fd);
 	if (l->claim_fd >= 0)
 		real.close(l->claim_fd);
+	if (l->spare_fd >= 0)
+		real.close(l->spare_fd);
 	free(l);
 }
 
@@ -119,6 +122,27 @@ static void l_put(struct ylisten *l)
 	pthread_mutex_unlock(&reg_lock);
 	if (last)
 		l_free(l);
+}
+
+/*
+ * The helper's sockets (the next doorbell, the ringer's name) are made in
+ * the program's own calls (listen, accept, fork) and kept high: a socket
+ * the helper thread made itself would take the lowest free fd for a
+ * moment, which a program that closes an fd and opens the next expects
+ * to get (close(0); open() -> 0).
+ */
+static int new_spare(void)
+{
+	int s = real.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	return s < 0 ? -1 : yasmin_hidden_fd(s, 1);
+}
+
+static int new_claim(void)
+{
+	int s = real.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	return s < 0 ? -1 : yasmin_hidden_fd(s, 1);
 }
 
 /* Requires reg_lock. Let another process be the ringer. */
@@ -205,6 +229,10 @@ HIDDEN void yasmin_listen_atfork(int phase)
 				l->bell_fd = -1;
 			}
 			unclaim_locked(l);
+			l->claim_fd = new_claim();
+			if (l->spare_fd >= 0)	/* the parent's to connect */
+				real.close(l->spare_fd);
+			l->spare_fd = new_spare();
 		}
 		if (wake_fd >= 0)
 			real.close(wake_fd);
@@ -284,7 +312,7 @@ static int ringer_locked(struct ylisten *l)
 	struct sockaddr_un un = { .sun_family = AF_UNIX };
 	struct timespec ts;
 	socklen_t ul;
-	int s, n;
+	int n;
 
 	if (l->claimed)
 		return 1;
@@ -298,12 +326,8 @@ static int ringer_locked(struct ylisten *l)
 		l->claim_at.tv_sec++;
 		l->claim_at.tv_nsec -= 1000000000;
 	}
-	if (l->claim_fd < 0) {
-		s = real.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (s < 0)
-			return l->claimed = 1;
-		l->claim_fd = yasmin_hidden_fd(s, 1);
-	}
+	if (l->claim_fd < 0)
+		return l->claimed = 1;
 	n = snprintf(un.sun_path + 1, sizeof(un.sun_path) - 1,
 		     "yasmin-ring-%lu", (unsigned long)l->vsock_ino);
 	ul = offsetof(struct sockaddr_un, sun_path) + 1 + n;
@@ -321,12 +345,14 @@ static void ring_locked(struct ylisten *l)
 				   .sin_addr.s_addr = htonl(BELL_ADDR) };
 	int s;
 
-	s = real.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	s = l->spare_fd;	/* made by accept() or listen() */
+	l->spare_fd = -1;
+	if (s < 0)		/* the accepts are another process's */
+		s = new_spare();
 	if (s < 0) {
 		go_quiet(l, 100);
 		return;
 	}
-	s = yasmin_hidden_fd(s, 1);
 	if (real.bind(s, (struct sockaddr *)&src, sizeof(src)) ||
 	    (real.connect(s, (struct sockaddr *)&l->target,
 			  sizeof(l->target)) && errno != EINPROGRESS)) {
@@ -640,7 +666,8 @@ HIDDEN void yasmin_listen_adopt_inherited(void)
 			yl->tcp_ino = yasmin_fd_ino(fd);
 			yl->family = dom;
 			yl->bell_fd = -1;
-			yl->claim_fd = -1;
+			yl->claim_fd = new_claim();
+			yl->spare_fd = new_spare();
 			yl->vsock_ino = yasmin_fd_ino(yl->vsock_fd);
 			yl->port = port;
 			register_listener(yl);
@@ -741,7 +768,8 @@ EXPORT int listen(int fd, int backlog)
 	yl->family = dom;
 	yl->vsock_fd = vfd;
 	yl->bell_fd = -1;
-	yl->claim_fd = -1;
+	yl->claim_fd = new_claim();
+	yl->spare_fd = new_spare();
 	yl->vsock_ino = yasmin_fd_ino(vfd);
 	yl->port = port;
 	register_listener(yl);
@@ -867,6 +895,10 @@ static int do_accept(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 			}
 			accepted(fd, v, l, addr, len);
 			nfd = v;
+			pthread_mutex_lock(&reg_lock);	/* the next doorbell */
+			if (l->registered && l->spare_fd < 0)
+				l->spare_fd = new_spare();
+			pthread_mutex_unlock(&reg_lock);
 			break;
 		}
 		/*
@@ -954,6 +986,13 @@ static void relocate_locked(struct ylisten *l, int fd)
 		nfd = real.fcntl(fd, F_DUPFD_CLOEXEC, fd + 1);
 		if (nfd >= 0) {
 			l->claim_fd = nfd;
+			real.close(fd);
+		}
+	}
+	if (l->spare_fd == fd) {
+		nfd = real.fcntl(fd, F_DUPFD_CLOEXEC, fd + 1);
+		if (nfd >= 0) {
+			l->spare_fd = nfd;
 			real.close(fd);
 		}
 	}

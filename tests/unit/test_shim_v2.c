@@ -915,3 +915,54 @@ UTEST(map_path_survives_the_environment)
 	UT_ASSERT(fake_is_vsock(c));
 	close(accept_vsock(s));
 }
+
+struct later_connect {
+	int fd, port;
+};
+
+static void *connect_later(void *arg)
+{
+	struct later_connect *lc = arg;
+	struct sockaddr_vm va = { .svm_family = AF_VSOCK, .svm_cid = 7,
+				  .svm_port = lc->port };
+
+	poll(NULL, 0, 1);
+	return (void *)(long)connect(lc->fd, (struct sockaddr *)&va, sizeof(va));
+}
+
+/*
+ * The helper thread makes no fd of its own while the program runs: a
+ * program that closes an fd and opens another gets the same number, even
+ * while vsock clients arrive (a doorbell's socket was made by the helper
+ * and took the lowest free fd for a moment).
+ */
+UTEST(helper_never_takes_the_lowest_fd)
+{
+	struct later_connect lc;
+	int port = 0, s, i, t, t0, a;
+	pthread_t th;
+	void *r;
+
+	watchdog(60);
+	s = tcp_listener(&port, SOCK_NONBLOCK);
+	lc.port = port;
+	for (i = 0; i < 500; i++) {
+		/* A vsock client whose connect makes no fd either. */
+		lc.fd = socket(AF_VSOCK, SOCK_STREAM, 0);
+		UT_ASSERT(lc.fd >= 0);
+		t0 = (int)syscall(SYS_socket, AF_INET, SOCK_STREAM, 0);
+		syscall(SYS_close, t0);
+		pthread_create(&th, NULL, connect_later, &lc);
+		/* While the helper rings for it: the lowest free fd stays. */
+		do {
+			t = (int)syscall(SYS_socket, AF_INET, SOCK_STREAM, 0);
+			syscall(SYS_close, t);
+			UT_ASSERT_EQ(t, t0);
+		} while (wait_readable(s, 0) == 0);
+		pthread_join(th, &r);
+		UT_ASSERT_EQ((long)r, 0);
+		a = accept_vsock(s);
+		close(a);
+		close(lc.fd);
+	}
+}

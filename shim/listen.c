@@ -67,7 +67,7 @@ struct ylisten {
 	int bell_fd;		/* the helper's pending doorbell, -1 */
 	struct timespec quiet_until;	/* after a doorbell failed */
 	ino_t vsock_ino;	/* the vsock listener, in every process */
-	int claim_fd;		/* holds the ringer's name when claimed */
+	int claim_fd;		/* the ringer's name, once claimed */
 	int claimed;		/* this process rings for the listener */
 	struct timespec claim_at;	/* next try to become the ringer */
 	int spare_fd;		/* the next doorbell's socket, -1 */
@@ -140,9 +140,24 @@ static int new_spare(void)
 
 static int new_claim(void)
 {
-	int s = real.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int s = real.socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0),
+	    one = 1;
 
+	if (s >= 0)	/* who asks for the vsock listener (serve_asks_locked) */
+		real.setsockopt(s, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one));
 	return s < 0 ? -1 : yasmin_hidden_fd(s, 1);
+}
+
+/* The abstract name of the process that rings for vsock port @port. */
+static socklen_t ring_name(struct sockaddr_un *un, uint16_t port)
+{
+	int n;
+
+	memset(un, 0, sizeof(*un));
+	un->sun_family = AF_UNIX;
+	n = snprintf(un->sun_path + 1, sizeof(un->sun_path) - 1,
+		     "yasmin-vsock-%u", port);
+	return offsetof(struct sockaddr_un, sun_path) + 1 + n;
 }
 
 /* Requires reg_lock. Let another process be the ringer. */
@@ -302,17 +317,18 @@ static void go_quiet(struct ylisten *l, long ms)
  * stay queued on the TCP listener with nobody behind them: a blocking
  * accept() after select() would then block (iperf3's hang, across
  * processes). So one process rings: the one that holds the abstract
- * AF_UNIX name "yasmin-ring-<inode of the vsock listener>". The others try
- * to bind it every CLAIM_MS, and one of them takes over within that time
- * when the ringer closes the listener or exits. If the name cannot be
- * used at all (no AF_UNIX here), every helper rings as before.
+ * AF_UNIX name "yasmin-vsock-<port>" (a VM has one vsock listener per
+ * port). The others try to bind it every CLAIM_MS, and one of them takes
+ * over within that time when the ringer closes the listener or exits. If
+ * the name cannot be used at all (no AF_UNIX here), every helper rings as
+ * before. The ringer also hands its vsock listener to the processes of
+ * its user that ask for it (fetch_vsock).
  */
 static int ringer_locked(struct ylisten *l)
 {
-	struct sockaddr_un un = { .sun_family = AF_UNIX };
+	struct sockaddr_un un;
 	struct timespec ts;
 	socklen_t ul;
-	int n;
 
 	if (l->claimed)
 		return 1;
@@ -328,14 +344,110 @@ static int ringer_locked(struct ylisten *l)
 	}
 	if (l->claim_fd < 0)
 		return l->claimed = 1;
-	n = snprintf(un.sun_path + 1, sizeof(un.sun_path) - 1,
-		     "yasmin-ring-%lu", (unsigned long)l->vsock_ino);
-	ul = offsetof(struct sockaddr_un, sun_path) + 1 + n;
+	ul = ring_name(&un, l->port);
 	if (real.bind(l->claim_fd, (struct sockaddr *)&un, ul) &&
 	    errno == EADDRINUSE)
 		return 0;
 	dbg("port %u: this process rings for vsock arrivals", l->port);
 	return l->claimed = 1;
+}
+
+/*
+ * Requires reg_lock. Hand @l's vsock listener to the processes of this
+ * user that ask for it on the ringer's name (fetch_vsock). The answer
+ * goes to the asker's own name, so the helper makes no fd; the control
+ * buffer has room for the asker's credentials only, so fds sent along
+ * are not taken in either.
+ */
+static void serve_asks_locked(struct ylisten *l)
+{
+	char cin[CMSG_SPACE(sizeof(struct ucred))], cout[CMSG_SPACE(sizeof(int))];
+	struct sockaddr_un from;
+	struct ucred uc;
+	char b;
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		struct iovec iov = { .iov_base = &b, .iov_len = 1 };
+		struct msghdr mh = { .msg_name = &from, .msg_namelen = sizeof(from),
+				     .msg_iov = &iov, .msg_iovlen = 1,
+				     .msg_control = cin, .msg_controllen = sizeof(cin) };
+		struct cmsghdr *cm;
+
+		if (recvmsg(l->claim_fd, &mh, MSG_DONTWAIT) < 0)
+			return;
+		cm = CMSG_FIRSTHDR(&mh);
+		if (!cm || cm->cmsg_level != SOL_SOCKET ||
+		    cm->cmsg_type != SCM_CREDENTIALS ||
+		    mh.msg_namelen <= sizeof(sa_family_t))
+			continue;
+		memcpy(&uc, CMSG_DATA(cm), sizeof(uc));
+		if (uc.uid != geteuid()) {
+			dbg("port %u: process %d of user %u asked for the vsock listener: refused",
+			    l->port, (int)uc.pid, (unsigned int)uc.uid);
+			continue;
+		}
+		mh.msg_control = cout;
+		mh.msg_controllen = sizeof(cout);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &l->vsock_fd, sizeof(int));
+		if (sendmsg(l->claim_fd, &mh, MSG_DONTWAIT) == 1)
+			dbg("port %u: vsock listener handed to process %d",
+			    l->port, (int)uc.pid);
+	}
+}
+
+/*
+ * The vsock listener on @port of the process that rings for it, or -1:
+ * for a process that has the TCP listener but not the vsock one (it came
+ * over SCM_RIGHTS, as to Node.js cluster's SCHED_NONE workers, or this
+ * process's listen() found the vsock port taken by another's).
+ */
+static int fetch_vsock(uint16_t port)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))], b = 'v';
+	struct iovec iov = { .iov_base = &b, .iov_len = 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	sa_family_t fam = AF_UNIX;
+	struct sockaddr_vm va;
+	struct sockaddr_un un;
+	struct cmsghdr *cm;
+	struct pollfd p;
+	int s, fd = -1, acc = 0;
+	socklen_t ul, al;
+
+	s = real.socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return -1;
+	ul = ring_name(&un, port);
+	p.fd = s;
+	p.events = POLLIN;
+	if (real.bind(s, (struct sockaddr *)&fam, sizeof(fam)) ||	/* autobind */
+	    sendto(s, &b, 1, MSG_DONTWAIT, (struct sockaddr *)&un, ul) != 1 ||
+	    poll(&p, 1, 300) != 1 ||
+	    recvmsg(s, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) != 1)
+		goto out;
+	cm = CMSG_FIRSTHDR(&mh);
+	if (!cm || cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
+	    cm->cmsg_len != CMSG_LEN(sizeof(int)))
+		goto out;
+	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	al = sizeof(acc);
+	ul = sizeof(va);
+	if (yasmin_fd_domain(fd) != AF_VSOCK ||
+	    real.getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &al) || !acc ||
+	    real.getsockname(fd, (struct sockaddr *)&va, &ul) ||
+	    va.svm_port != port) {
+		real.close(fd);
+		fd = -1;
+	}
+out:
+	real.close(s);
+	return fd;
 }
 
 /* Requires reg_lock. Connect a doorbell to @l's TCP listener. */
@@ -367,7 +479,7 @@ static void ring_locked(struct ylisten *l)
 static void *helper(void *arg)
 {
 	struct ylisten *ls[MAX_WATCH];
-	struct pollfd pfd[MAX_WATCH + 1];
+	struct pollfd pfd[2 * MAX_WATCH + 1], *asks = pfd + MAX_WATCH;
 	struct timespec last_check = { 0 }, ts;
 	int n, i, wfd;
 
@@ -394,15 +506,22 @@ static void *helper(void *arg)
 				pfd[n].events = POLLIN;
 			}
 			pfd[n].revents = 0;
+			/* The ringer answers who asks for the listener. */
+			asks[n].fd = l->claimed ? l->claim_fd : -1;
+			asks[n].events = POLLIN;
+			asks[n].revents = 0;
 			n++;
 		}
+		/* pfd: the listeners' n, unused ones, then the asks' n. */
+		for (i = n; i < MAX_WATCH; i++)
+			pfd[i].fd = -1;
 		wfd = wake_fd;
-		pfd[n].fd = wfd;
-		pfd[n].events = POLLIN;
-		pfd[n].revents = 0;
+		asks[n].fd = wfd;
+		asks[n].events = POLLIN;
+		asks[n].revents = 0;
 		pthread_mutex_unlock(&reg_lock);
 
-		if (poll(pfd, n + 1, 200) > 0 && pfd[n].revents) {
+		if (poll(pfd, MAX_WATCH + n + 1, 200) > 0 && asks[n].revents) {
 			uint64_t v;
 
 			if (read(wfd, &v, sizeof(v)) < 0)
@@ -413,6 +532,9 @@ static void *helper(void *arg)
 		pthread_mutex_lock(&reg_lock);
 		for (i = 0; i < n; i++) {
 			l = ls[i];
+			if (l->registered && asks[i].revents && l->claimed &&
+			    asks[i].fd == l->claim_fd)
+				serve_asks_locked(l);
 			if (!l->registered || !pfd[i].revents)
 				continue;
 			if (pfd[i].fd == l->bell_fd && l->bell_fd >= 0) {
@@ -680,82 +802,51 @@ HIDDEN void yasmin_listen_adopt_inherited(void)
 	free(fds);
 }
 
-EXPORT int listen(int fd, int backlog)
+/*
+ * Can vsock serve the TCP listener @fd (a wildcard or this VM's own
+ * mapped IPv4 address, not IPv6 only)? Its family, address and port.
+ */
+static int servable(int fd, int *dom, struct in6_addr *ip, uint16_t *port)
 {
 	struct sockaddr_storage ss;
-	struct sockaddr_vm va = { .svm_family = AF_VSOCK,
-				  .svm_cid = VMADDR_CID_ANY };
+	struct sockaddr_in t;
 	socklen_t l = sizeof(ss), ol;
-	struct ylisten *yl;
-	struct in6_addr ip;
-	uint16_t port;
-	int dom, type = 0, v6only = 0, vfd, fdfl, fl, how = 0;
-	ino_t ino;
+	int type = 0, v6only = 0;
 
-	if (!yasmin_ready())
-		return errno = ENOSYS, -1;
-	if (real.listen(fd, backlog))
-		return -1;
-	if (yasmin_disabled)
-		return 0;
-	dom = yasmin_fd_domain(fd);
+	*dom = yasmin_fd_domain(fd);
 	ol = sizeof(type);
-	if ((dom != AF_INET && dom != AF_INET6) ||
+	if ((*dom != AF_INET && *dom != AF_INET6) ||
 	    real.getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &ol) ||
-	    type != SOCK_STREAM)
-		return 0;
-	ino = yasmin_fd_ino(fd);
-	yl = ino ? l_get(ino) : NULL;
-	if (yl) {	/* listen() again: the backlog follows */
-		real.listen(yl->vsock_fd, backlog);
-		l_put(yl);
-		return 0;
-	}
-	if (!ino || real.getsockname(fd, (struct sockaddr *)&ss, &l) ||
-	    yasmin_addr_parse((struct sockaddr *)&ss, l, &ip, &port))
-		return 0;
-	if (dom == AF_INET6 && yasmin_addr_is_any(&ip)) {
+	    type != SOCK_STREAM ||
+	    real.getsockname(fd, (struct sockaddr *)&ss, &l) ||
+	    yasmin_addr_parse((struct sockaddr *)&ss, l, ip, port))
+		return -1;
+	if (*dom == AF_INET6 && yasmin_addr_is_any(ip)) {
 		ol = sizeof(v6only);
 		real.getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &ol);
 		if (v6only) {
-			dbg("listen fd %d port %u: IPv6 only, TCP only", fd, port);
-			return 0;
+			dbg("listen fd %d port %u: IPv6 only, TCP only", fd, *port);
+			return -1;
 		}
 	}
-	yl = calloc(1, sizeof(*yl));
-	if (!yl)
-		return 0;
-	if (listener_target(fd, &ip, port, &yl->target)) {
-		free(yl);
-		return 0;
-	}
+	return listener_target(fd, ip, *port, &t);
+}
 
-	reap();
-	vfd = find_inherited(port);
-	if (vfd < 0 && (vfd = share_port(port)) >= 0)
-		how = 2;	/* SO_REUSEPORT, or listening again */
-	if (vfd >= 0) {
-		how = how ? how : 1;
-		real.listen(vfd, backlog);
-	} else {
-		vfd = real.socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC |
-				  SOCK_NONBLOCK, 0);
-		va.svm_port = port;
-		if (vfd >= 0 &&
-		    (real.bind(vfd, (struct sockaddr *)&va, sizeof(va)) ||
-		     real.listen(vfd, backlog))) {
-			int err = errno;
+/*
+ * Serve the vsock arrivals of @vfd (a vsock listener on @port, which this
+ * takes) through the TCP listener @fd. If another thread registered @fd's
+ * socket meanwhile, that one serves and @vfd is closed.
+ */
+static void serve(int fd, ino_t ino, int dom, const struct in6_addr *ip,
+		  uint16_t port, int vfd, const char *how)
+{
+	struct ylisten *yl = calloc(1, sizeof(*yl));
+	int fdfl, fl, dup = 0;
 
-			real.close(vfd);
-			vfd = -1;
-			errno = err;
-		}
-	}
-	if (vfd < 0) {
-		dbg("listen fd %d port %u: no vsock listener (%s), TCP only",
-		    fd, port, strerror(errno));
+	if (!yl || listener_target(fd, ip, port, &yl->target)) {
 		free(yl);
-		return 0;
+		real.close(vfd);
+		return;
 	}
 	fdfl = real.fcntl(fd, F_GETFD);
 	vfd = yasmin_hidden_fd(vfd, fdfl < 0 || (fdfl & FD_CLOEXEC));
@@ -772,9 +863,83 @@ EXPORT int listen(int fd, int backlog)
 	yl->spare_fd = new_spare();
 	yl->vsock_ino = yasmin_fd_ino(vfd);
 	yl->port = port;
-	register_listener(yl);
+	pthread_mutex_lock(&reg_lock);
+	if (find_locked(ino)) {
+		dup = 1;
+	} else {
+		yl->next = reg;
+		reg = yl;
+		start_helper_locked();
+	}
+	pthread_mutex_unlock(&reg_lock);
+	if (dup) {
+		l_free(yl);
+		return;
+	}
+	wake_helper();
 	dbg("listen fd %d port %u: TCP and vsock (%s, hidden fd %d)", fd, port,
-	    how == 1 ? "inherited" : how == 2 ? "shared" : "new", vfd);
+	    how, vfd);
+}
+
+EXPORT int listen(int fd, int backlog)
+{
+	struct sockaddr_vm va = { .svm_family = AF_VSOCK,
+				  .svm_cid = VMADDR_CID_ANY };
+	const char *how = "new";
+	struct ylisten *yl;
+	struct in6_addr ip;
+	uint16_t port;
+	int dom, vfd;
+	ino_t ino;
+
+	if (!yasmin_ready())
+		return errno = ENOSYS, -1;
+	if (real.listen(fd, backlog))
+		return -1;
+	if (yasmin_disabled)
+		return 0;
+	ino = yasmin_fd_ino(fd);
+	yl = ino ? l_get(ino) : NULL;
+	if (yl) {	/* listen() again: the backlog follows */
+		real.listen(yl->vsock_fd, backlog);
+		l_put(yl);
+		return 0;
+	}
+	if (!ino || servable(fd, &dom, &ip, &port))
+		return 0;
+
+	reap();
+	vfd = find_inherited(port);
+	if (vfd >= 0)
+		how = "inherited";
+	else if ((vfd = share_port(port)) >= 0)
+		how = "shared";	/* SO_REUSEPORT, or listening again */
+	if (vfd < 0) {
+		vfd = real.socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC |
+				  SOCK_NONBLOCK, 0);
+		va.svm_port = port;
+		if (vfd >= 0 &&
+		    (real.bind(vfd, (struct sockaddr *)&va, sizeof(va)) ||
+		     real.listen(vfd, backlog))) {
+			int err = errno;
+
+			real.close(vfd);
+			vfd = -1;
+			/* Another process's: its ringer hands it over. */
+			if (err == EADDRINUSE && (vfd = fetch_vsock(port)) >= 0)
+				how = "another process's";
+			else
+				errno = err;
+		}
+	} else {
+		real.listen(vfd, backlog);
+	}
+	if (vfd < 0) {
+		dbg("listen fd %d port %u: no vsock listener (%s), TCP only",
+		    fd, port, strerror(errno));
+		return 0;
+	}
+	serve(fd, ino, dom, &ip, port, vfd, how);
 	return 0;
 }
 
@@ -849,6 +1014,25 @@ static void accepted(int listen_fd, int v, const struct ylisten *l,
 	}
 }
 
+/*
+ * A doorbell came on a listener this process serves no vsock on: it came
+ * over SCM_RIGHTS (Node.js cluster's SCHED_NONE workers), or its listen()
+ * found the vsock port taken by another process. The process that rang
+ * hands its vsock listener over; then this one serves it too. NULL if it
+ * cannot.
+ */
+static struct ylisten *serve_from_ringer(int fd, ino_t ino)
+{
+	struct in6_addr ip;
+	uint16_t port;
+	int dom, vfd;
+
+	if (servable(fd, &dom, &ip, &port) || (vfd = fetch_vsock(port)) < 0)
+		return NULL;
+	serve(fd, ino, dom, &ip, port, vfd, "another process's");
+	return l_get(ino);
+}
+
 static int do_accept(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 {
 	struct sockaddr_storage ss;
@@ -862,9 +1046,9 @@ static int do_accept(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 	if (yasmin_disabled)
 		return real.accept4(fd, addr, len, flags);
 	ino = yasmin_fd_ino(fd);
-	l = ino ? l_get(ino) : NULL;
-	if (!l)
+	if (!ino)
 		return real.accept4(fd, addr, len, flags);
+	l = l_get(ino);
 	/*
 	 * A vsock connection is taken only with the doorbell that announced
 	 * it. Taking one first, while its doorbell waits on the listener,
@@ -881,10 +1065,13 @@ static int do_accept(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 		if (!is_doorbell(&ss)) {
 			if (addr && len)
 				yasmin_addr_copy_out(&ss, sl, addr, len);
-			dbg("accept fd %d: TCP as fd %d", fd, nfd);
+			if (l)
+				dbg("accept fd %d: TCP as fd %d", fd, nfd);
 			break;
 		}
-		v = take_vsock(fd, l, flags);
+		if (!l)
+			l = serve_from_ringer(fd, ino);
+		v = l ? take_vsock(fd, l, flags) : -1;
 		if (v >= 0) {
 			if (real.dup3(v, nfd, (flags & SOCK_CLOEXEC) ? O_CLOEXEC
 								     : 0) >= 0) {
@@ -903,13 +1090,18 @@ static int do_accept(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 		}
 		/*
 		 * Someone else took it (or drained it before its doorbell
-		 * came): drop the doorbell and go on, so that a client behind
-		 * it is not hidden by a spurious EAGAIN (edge-triggered loops
-		 * accept until the kernel says EAGAIN).
+		 * came), or this process cannot serve vsock here: drop the
+		 * doorbell and go on, so that a client behind it is not
+		 * hidden by a spurious EAGAIN (edge-triggered loops accept
+		 * until the kernel says EAGAIN), and a doorbell is never
+		 * handed to the program as a client.
 		 */
+		if (!l)
+			dbg("accept fd %d: another process's doorbell, closed", fd);
 		real.close(nfd);
 	}
-	l_put(l);
+	if (l)
+		l_put(l);
 	return nfd;
 }
 

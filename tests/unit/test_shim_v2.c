@@ -966,3 +966,103 @@ UTEST(helper_never_takes_the_lowest_fd)
 		close(lc.fd);
 	}
 }
+
+static void send_fd(int sock, int fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))], b = 'f';
+	struct iovec iov = { .iov_base = &b, .iov_len = 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	UT_ASSERT_EQ(sendmsg(sock, &mh, 0), 1);
+}
+
+static int recv_fd(int sock)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))], b;
+	struct iovec iov = { .iov_base = &b, .iov_len = 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm;
+	int fd = -1;
+
+	if (recvmsg(sock, &mh, 0) != 1 || !(cm = CMSG_FIRSTHDR(&mh)) ||
+	    cm->cmsg_type != SCM_RIGHTS)
+		return -1;
+	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	return fd;
+}
+
+/* A vsock client's "ping", accepted by a process forked before listen(). */
+static int stranger_serves(int sp, const char *ns, int relisten)
+{
+	char ip[INET_ADDRSTRLEN], buf[8] = "";
+	struct sockaddr_in6 pa;
+	socklen_t pl = sizeof(pa);
+	int ls = recv_fd(sp), x;
+
+	setenv("YASMIN_FAKE_NS", ns, 1);	/* the parent's fake host */
+	if (ls < 0)
+		return 2;
+	if (relisten && listen(ls, 16))
+		return 3;
+	if (select_readable(ls, 3000) != 1)
+		return 4;
+	x = accept(ls, (struct sockaddr *)&pa, &pl);
+	if (x < 0 || !fake_is_vsock(x))
+		return 5;
+	inet_ntop(AF_INET, &pa.sin6_addr.s6_addr[12], ip, sizeof(ip));
+	if (strcmp(ip, PEER_IP))
+		return 6;
+	if (read(x, buf, 4) != 4 || memcmp(buf, "ping", 4))
+		return 7;
+	return 0;
+}
+
+/*
+ * Node.js cluster's SCHED_NONE: the workers accept on a listener that
+ * came over SCM_RIGHTS (and may listen() on it again, finding the vsock
+ * port taken). The doorbells the listening process rings there are not
+ * clients: such a process gets the vsock listener from the ringer and
+ * serves VMs too.
+ */
+static void passed_listener(int relisten)
+{
+	int port = 0, s, c, sp[2], status;
+	char ns[16];
+	pid_t pid;
+
+	watchdog(20);
+	snprintf(ns, sizeof(ns), "%d", (int)getpid());
+	UT_ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+	settle_before_fork();
+	pid = fork();
+	if (pid == 0)		/* forked before listen(): a stranger to it */
+		_exit(stranger_serves(sp[1], ns, relisten));
+	UT_ASSERT(pid > 0);
+	s = iperf3_listener(&port);
+	send_fd(sp[0], s);
+	poll(NULL, 0, 200);
+	c = client(PEER_IP, port);
+	UT_ASSERT_EQ(write(c, "ping", 4), 4);
+	UT_ASSERT_EQ(waitpid(pid, &status, 0), pid);
+	UT_ASSERT(WIFEXITED(status));
+	UT_ASSERT_EQ(WEXITSTATUS(status), 0);
+	UT_ASSERT_EQ(select_readable(s, 300), 0);
+}
+
+UTEST(a_passed_listener_serves_vms)
+{
+	passed_listener(0);
+}
+
+UTEST(a_passed_listener_listened_again_serves_vms)
+{
+	passed_listener(1);
+}
+

@@ -65,6 +65,7 @@ struct ylisten {
 	uint16_t port;
 	struct sockaddr_in target;	/* where the doorbell rings */
 	int bell_fd;		/* the helper's pending doorbell, -1 */
+	int bell_sent;		/* its byte is sent (TCP_DEFER_ACCEPT) */
 	struct timespec quiet_until;	/* after a doorbell failed */
 	ino_t vsock_ino;	/* the vsock listener, in every process */
 	int claim_fd;		/* the ringer's name, once claimed */
@@ -474,6 +475,7 @@ static void ring_locked(struct ylisten *l)
 		return;
 	}
 	l->bell_fd = s;
+	l->bell_sent = 0;
 }
 
 static void *helper(void *arg)
@@ -499,7 +501,8 @@ static void *helper(void *arg)
 			ls[n] = l;
 			if (l->bell_fd >= 0) {
 				pfd[n].fd = l->bell_fd;
-				pfd[n].events = POLLIN | POLLRDHUP;
+				pfd[n].events = POLLIN | POLLRDHUP |
+						(l->bell_sent ? 0 : POLLOUT);
 			} else {
 				pfd[n].fd = quiet(l) || !ringer_locked(l) ? -1
 								      : l->vsock_fd;
@@ -539,7 +542,19 @@ static void *helper(void *arg)
 				continue;
 			if (pfd[i].fd == l->bell_fd && l->bell_fd >= 0) {
 				char c;
-				ssize_t r = recv(l->bell_fd, &c, 1, MSG_DONTWAIT);
+				ssize_t r;
+
+				/*
+				 * Once connected, the doorbell sends a byte:
+				 * a listener with TCP_DEFER_ACCEPT (nginx's
+				 * "deferred") queues a connection only when
+				 * data comes, or after its timeout.
+				 */
+				if ((pfd[i].revents & POLLOUT) && !l->bell_sent &&
+				    send(l->bell_fd, "Y", 1,
+					 MSG_DONTWAIT | MSG_NOSIGNAL) == 1)
+					l->bell_sent = 1;
+				r = recv(l->bell_fd, &c, 1, MSG_DONTWAIT);
 
 				if (r == 0 || (r < 0 && errno != EAGAIN) ||
 				    (pfd[i].revents & (POLLHUP | POLLERR | POLLRDHUP))) {

@@ -1066,3 +1066,18 @@ UTEST(a_passed_listener_listened_again_serves_vms)
 	passed_listener(1);
 }
 
+/* nginx's "listen ... deferred": a doorbell is queued at once all the same. */
+UTEST(deferred_accept_listener_wakes_at_once)
+{
+	int port = 0, s, c, a, secs = 5;
+	double t0;
+
+	watchdog(20);
+	s = tcp_listener(&port, SOCK_NONBLOCK);
+	UT_ASSERT_EQ(setsockopt(s, IPPROTO_TCP, TCP_DEFER_ACCEPT, &secs, sizeof(secs)), 0);
+	t0 = now_ms();
+	c = client(PEER_IP, port);
+	a = accept_vsock(s);
+	UT_ASSERT(now_ms() - t0 < 500);
+	ping(c, a);
+}

@@ -96,11 +96,12 @@ static int yasmin_evtchn_budget(domid_t peer)
  * yasmin_chan_init_connector() - allocate, zero and grant a channel with
  * rings of 2^@order pages, and fill in the CONNECT fields of @msg.
  */
-int yasmin_chan_init_connector(struct yasmin_conn *c, domid_t peer,
+int yasmin_chan_init_connector(struct yasmin_conn *c, struct yasmin_peer *p,
 			       u32 order, struct yasmin_ctrl_msg *msg)
 {
 	struct yasmin_chan *ch = &c->chan;
 	u32 npages = 1u << order, i;
+	domid_t peer = p->domid;
 	u32 *refs;
 	int err;
 
@@ -111,7 +112,7 @@ int yasmin_chan_init_connector(struct yasmin_conn *c, domid_t peer,
 		return err;
 	err = yasmin_grant_area_init(&ch->local,
 				     YASMIN_INTF_PAGES + 2 * npages, peer,
-				     c->id);
+				     c->id, &p->grants);
 	if (err)
 		return err == -ENOSPC ? -ENOBUFS : err;
 
@@ -215,18 +216,39 @@ fail_intf:
 
 /*
  * yasmin_chan_accepted() - the acceptor took rings of 2^@order pages, at
- * most what we offered: use that much of each. The pages past it stay
- * granted, unused, until the channel goes. Returns -EPROTO for an order we
- * never offered (the peer is lying).
+ * most what we offered: use that much of each, and let go of the pages
+ * past it in both rings, so an offer the listener cut costs no grants.
+ * Returns -EPROTO for an order we never offered (the peer is lying).
  */
 int yasmin_chan_accepted(struct yasmin_conn *c, u32 order)
 {
 	struct yasmin_chan *ch = &c->chan;
+	u32 offered, taken, a2c;
 
 	if (!ch->up || !ch->connector || order > ch->order)
 		return -EPROTO;
+	offered = 1u << ch->order;
+	taken = 1u << order;
+	a2c = YASMIN_INTF_PAGES + offered;
+	/*
+	 * a2c's tail first, then c2a's, which moves a2c down behind it. A
+	 * trim that fails (no memory) keeps its pages granted until close.
+	 */
+	if (order < ch->order &&
+	    !yasmin_grant_area_trim(&ch->local, a2c + taken, offered - taken,
+				    c->id) &&
+	    !yasmin_grant_area_trim(&ch->local, YASMIN_INTF_PAGES + taken,
+				    offered - taken, c->id))
+		a2c = YASMIN_INTF_PAGES + taken;
+	/*
+	 * Sizes and pages only: the interrupt handler may be reading the
+	 * index pointers and its own snapshots meanwhile.
+	 */
+	ch->order = order;
 	ch->tx.size = yasmin_ring_order_bytes(order);
 	ch->rx.size = ch->tx.size;
+	ch->tx.pages = &ch->local.va[YASMIN_INTF_PAGES];
+	ch->rx.pages = &ch->local.va[a2c];
 	return 0;
 }
 
@@ -252,6 +274,8 @@ void yasmin_chan_uninit(struct yasmin_conn *c)
 		if (c->peer && c->peer_maps) {
 			atomic_sub(c->peer_maps, &c->peer->maps);
 			atomic_dec(&c->peer->accepted);
+			atomic_sub(c->peer_maps, &yasmin_accepted_maps);
+			atomic_dec(&yasmin_accepted_conns);
 		}
 		c->peer_maps = 0;
 	}

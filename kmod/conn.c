@@ -13,6 +13,9 @@
 
 #include "yasmin.h"
 
+atomic_t yasmin_accepted_maps = ATOMIC_INIT(0);
+atomic_t yasmin_accepted_conns = ATOMIC_INIT(0);
+
 /* af_vsock.c's default buffer size: a socket nobody tuned gets ring_kb. */
 #define YASMIN_VSOCK_DEFAULT_BUFFER_SIZE	(256 * 1024)
 
@@ -142,6 +145,13 @@ static void yasmin_conn_reset(struct yasmin_conn *c, int err)
 		sock_set_flag(sk, SOCK_DONE);
 		c->vsk->peer_shutdown |= SEND_SHUTDOWN;
 		c->was_reset = true;
+	} else {
+		/*
+		 * connect() gave up already (timeout, signal) and reported
+		 * that: an error left now would fail the socket's next
+		 * connect() at once.
+		 */
+		return;
 	}
 	sk->sk_err = err;
 	sk_error_report(sk);
@@ -217,8 +227,11 @@ void yasmin_conn_broken(struct yasmin_conn *c, const char *why)
 	pr_warn_ratelimited("domain %u, port %u: %s; resetting\n",
 			    c->peer ? c->peer->domid : DOMID_INVALID,
 			    c->vsk->local_addr.svm_port, why);
-	sk->sk_err = EPROTO;
-	sk_error_report(sk);
+	/* After connect() gave up, nobody is owed it (see conn_reset). */
+	if (sk->sk_state == TCP_SYN_SENT || sk->sk_state == TCP_ESTABLISHED) {
+		sk->sk_err = EPROTO;
+		sk_error_report(sk);
+	}
 	spin_lock(&in->lock);
 	in->broken = true;
 	spin_unlock(&in->lock);
@@ -516,7 +529,7 @@ int yasmin_conn_connect(struct vsock_sock *vsk)
 	do {
 		c->id = get_random_u32();
 	} while (!c->id);
-	err = yasmin_chan_init_connector(c, domid, order, &msg);
+	err = yasmin_chan_init_connector(c, peer, order, &msg);
 	if (err)
 		return err;
 	msg.src_port = vsk->local_addr.svm_port;
@@ -557,6 +570,57 @@ int yasmin_conn_cancel(struct vsock_sock *vsk)
 	    yasmin_ctrl_cancel(c->peer, c->id))
 		c->connect_unsent = true;
 	return 0;
+}
+
+static void yasmin_conn_uncharge_accept(struct yasmin_peer *peer,
+					unsigned int maps)
+{
+	atomic_sub(maps, &peer->maps);
+	atomic_dec(&peer->accepted);
+	atomic_sub(maps, &yasmin_accepted_maps);
+	atomic_dec(&yasmin_accepted_conns);
+}
+
+/*
+ * Charge a connection from @peer mapping @maps pages to its budgets and
+ * to every peer's together; false (refused, and said so) past any.
+ */
+static bool yasmin_conn_charge_accept(struct yasmin_peer *peer,
+				      unsigned int maps)
+{
+	unsigned int share = yasmin_max_evtchns - yasmin_max_evtchns / 4;
+	const char *cap = NULL;
+	unsigned int limit = 0;
+
+	/* The peer's own caps first: past them, others' budgets are spared. */
+	if (atomic_read(&peer->maps) + maps > yasmin_max_peer_maps) {
+		cap = "max_peer_maps";
+		limit = yasmin_max_peer_maps;
+	} else if (atomic_read(&peer->accepted) + 1 > yasmin_max_peer_conns) {
+		cap = "max_peer_conns";
+		limit = yasmin_max_peer_conns;
+	}
+	if (cap)
+		goto refuse;
+	atomic_add(maps, &peer->maps);
+	atomic_inc(&peer->accepted);
+	atomic_add(maps, &yasmin_accepted_maps);
+	atomic_inc(&yasmin_accepted_conns);
+	if (atomic_read(&yasmin_accepted_maps) > yasmin_max_maps) {
+		cap = "max_maps";
+		limit = yasmin_max_maps;
+	} else if (atomic_read(&yasmin_accepted_conns) > share) {
+		cap = "three quarters of max_evtchns";
+		limit = share;
+	}
+	if (!cap)
+		return true;
+	yasmin_conn_uncharge_accept(peer, maps);
+refuse:
+	yasmin_stat_add(YASMIN_STAT_REFUSED, 1);
+	pr_warn_ratelimited("domain %u: refusing a connection of %u pages past %s=%u\n",
+			    peer->domid, maps, cap, limit);
+	return false;
 }
 
 /* CONNECT for one of our listeners. Requires: peer->lock held. */
@@ -618,26 +682,11 @@ static void yasmin_conn_rx_connect(struct yasmin_peer *peer,
 	order = min_t(u32, m->ring_order, yasmin_conn_listener_order(vchild));
 	reply.ring_order = order;
 	maps = YASMIN_INTF_PAGES + (2u << order);
-	if (atomic_add_return(maps, &peer->maps) > yasmin_max_peer_maps) {
-		atomic_sub(maps, &peer->maps);
-		yasmin_stat_add(YASMIN_STAT_REFUSED, 1);
-		pr_warn_ratelimited("domain %u: refusing a connection: it would map %u pages past max_peer_maps=%u\n",
-				    peer->domid, maps, yasmin_max_peer_maps);
+	if (!yasmin_conn_charge_accept(peer, maps))
 		goto drop_child;
-	}
-	/* Each costs an event channel too, of which a guest has few. */
-	if (atomic_inc_return(&peer->accepted) > yasmin_max_peer_conns) {
-		atomic_dec(&peer->accepted);
-		atomic_sub(maps, &peer->maps);
-		yasmin_stat_add(YASMIN_STAT_REFUSED, 1);
-		pr_warn_ratelimited("domain %u: refusing a connection past max_peer_conns=%u\n",
-				    peer->domid, yasmin_max_peer_conns);
-		goto drop_child;
-	}
 	err = yasmin_chan_init_acceptor(c, peer->domid, m, order);
 	if (err) {
-		atomic_dec(&peer->accepted);
-		atomic_sub(maps, &peer->maps);
+		yasmin_conn_uncharge_accept(peer, maps);
 		goto drop_child;
 	}
 	c->peer_maps = maps;
@@ -698,13 +747,24 @@ static void yasmin_conn_rx_locked(struct yasmin_conn *c,
 	switch (ev) {
 	case YASMIN_EV_ACCEPTED:
 		if (sk->sk_state != TCP_SYN_SENT || !sk->sk_socket) {
-			/* connect() gave up (timeout, signal) meanwhile. */
+			/*
+			 * connect() gave up (timeout, signal) meanwhile: let
+			 * go of the channel now, then tell the acceptor.
+			 */
+			yasmin_conn_reset(c, ECONNRESET);
 			yasmin_conn_reply_reset(c->peer, m);
 			break;
 		}
-		/* Rings larger than offered would overrun what we granted. */
+		/*
+		 * Rings larger than offered would overrun what we granted.
+		 * Torn down here, where we may sleep, so connect() sees one
+		 * error and the socket keeps none for a later attempt.
+		 */
 		if (yasmin_chan_accepted(c, m->ring_order)) {
-			yasmin_conn_broken(c, "ACCEPT with rings larger than offered");
+			pr_warn_ratelimited("domain %u, port %u: ACCEPT with rings larger than offered; resetting\n",
+					    c->peer->domid, vsk->local_addr.svm_port);
+			yasmin_conn_reset(c, EPROTO);
+			yasmin_conn_send(c, YASMIN_MSG_RESET, 0);
 			break;
 		}
 		c->state = next;

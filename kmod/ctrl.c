@@ -346,8 +346,9 @@ static void yasmin_session_up_owner(struct yasmin_peer *peer, u32 gen)
 	int err;
 
 	lockdep_assert_held(&peer->lock);
+	/* Not charged to the peer: at most one lingers (linger_holds). */
 	err = yasmin_grant_area_init(&peer->page_grant, 1, peer->domid,
-				     YASMIN_LINGER_CTRL);
+				     YASMIN_LINGER_CTRL, NULL);
 	if (err)
 		goto fail;
 	err = yasmin_evtchn_init_unbound(&peer->ev, peer->domid,

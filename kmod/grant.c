@@ -39,6 +39,25 @@ static bool yasmin_grants_reserve(unsigned int nr)
 	return false;
 }
 
+static bool yasmin_grants_reserve_peer(atomic_t *charge, unsigned int nr)
+{
+	if (!charge)
+		return true;
+	if (atomic_add_return(nr, charge) <= yasmin_max_peer_grants)
+		return true;
+	atomic_sub(nr, charge);
+	return false;
+}
+
+/* @nr reserved grants were never made, or were ended: give them back. */
+static void yasmin_grants_unreserve(struct yasmin_grant_area *a,
+				    unsigned int nr)
+{
+	yasmin_stat_add(YASMIN_STAT_GRANTS, -(s64)nr);
+	if (a->charge)
+		atomic_sub(nr, a->charge);
+}
+
 /*
  * yasmin_grant_area_init() - allocate @nr zeroed pages and grant each to
  * @peer read-write; @tag names them should they linger (linger.c).
@@ -48,14 +67,19 @@ static bool yasmin_grants_reserve(unsigned int nr)
  * -ENOBUFS past the cap, -ENOSPC when the table itself is exhausted.
  */
 int yasmin_grant_area_init(struct yasmin_grant_area *a, unsigned int nr,
-			   domid_t peer, u32 tag)
+			   domid_t peer, u32 tag, atomic_t *charge)
 {
 	unsigned int i;
 	int ref;
 
 	a->peer = peer;
 	a->nr = 0;
-	/* Reserve first, so racing sockets cannot overshoot the cap. */
+	a->charge = charge;
+	/*
+	 * Reserve first, so racing sockets cannot overshoot the caps: the
+	 * module's, then the peer's own, so that one peer that never unmaps
+	 * what we let go cannot use up the module's for every peer.
+	 */
 	if (!yasmin_grants_reserve(nr)) {
 		/* Pages the peers have let go may not be back yet. */
 		yasmin_linger_reap_all();
@@ -63,6 +87,17 @@ int yasmin_grant_area_init(struct yasmin_grant_area *a, unsigned int nr,
 			yasmin_stat_add(YASMIN_STAT_REFUSED, 1);
 			pr_warn_ratelimited("%u more grants for domain %u would pass max_grants=%u; refused (raise max_grants or use smaller rings)\n",
 					    nr, peer, yasmin_max_grants);
+			return -ENOBUFS;
+		}
+	}
+	if (!yasmin_grants_reserve_peer(charge, nr)) {
+		yasmin_linger_reap_peer(peer);
+		if (!yasmin_grants_reserve_peer(charge, nr)) {
+			yasmin_stat_add(YASMIN_STAT_GRANTS, -(s64)nr);
+			yasmin_stat_add(YASMIN_STAT_REFUSED, 1);
+			pr_warn_ratelimited("%u more grants for domain %u would pass max_peer_grants=%u (%u lingering module-wide); refused\n",
+					    nr, peer, yasmin_max_peer_grants,
+					    (unsigned int)atomic64_read(&yasmin_stats[YASMIN_STAT_GRANTS_LINGERING]));
 			return -ENOBUFS;
 		}
 	}
@@ -81,7 +116,7 @@ int yasmin_grant_area_init(struct yasmin_grant_area *a, unsigned int nr,
 						  0);
 		if (ref < 0) {
 			__free_page(page);
-			yasmin_stat_add(YASMIN_STAT_GRANTS, -(s64)(nr - a->nr));
+			yasmin_grants_unreserve(a, nr - a->nr);
 			yasmin_grant_area_uninit(a, tag);
 			pr_warn_ratelimited("grant table exhausted (%u pages for domain %u)\n",
 					    nr, peer);
@@ -96,7 +131,7 @@ int yasmin_grant_area_init(struct yasmin_grant_area *a, unsigned int nr,
 
 fail_nomem:
 	/* Only the pages granted so far are counted by uninit. */
-	yasmin_stat_add(YASMIN_STAT_GRANTS, -(s64)(nr - a->nr));
+	yasmin_grants_unreserve(a, nr - a->nr);
 	yasmin_grant_area_uninit(a, tag);
 	return -ENOMEM;
 }
@@ -113,7 +148,7 @@ unsigned int yasmin_grant_area_try_end(struct yasmin_grant_area *a)
 	for (i = 0; i < a->nr; i++) {
 		if (gnttab_try_end_foreign_access(a->refs[i])) {
 			__free_page(a->pages[i]);
-			yasmin_stat_add(YASMIN_STAT_GRANTS, -1);
+			yasmin_grants_unreserve(a, 1);
 			continue;
 		}
 		a->pages[kept] = a->pages[i];
@@ -141,6 +176,42 @@ void yasmin_grant_area_uninit(struct yasmin_grant_area *a, u32 tag)
 }
 
 /*
+ * yasmin_grant_area_trim() - let go of the @count pages of @a from @first
+ * on, and pack the rest; pages the peer maps linger under @tag like any
+ * area we let go. -ENOMEM leaves @a as it was.
+ */
+int yasmin_grant_area_trim(struct yasmin_grant_area *a, unsigned int first,
+			   unsigned int count, u32 tag)
+{
+	struct yasmin_grant_area cut = {
+		.peer = a->peer, .nr = count, .charge = a->charge,
+	};
+	unsigned int tail;
+
+	if (WARN_ON_ONCE(first > a->nr || count > a->nr - first))
+		return -EINVAL;
+	cut.pages = kvcalloc(count, sizeof(*cut.pages), GFP_KERNEL);
+	cut.va = kvcalloc(count, sizeof(*cut.va), GFP_KERNEL);
+	cut.refs = kvcalloc(count, sizeof(*cut.refs), GFP_KERNEL);
+	if (!cut.pages || !cut.va || !cut.refs) {
+		yasmin_grant_area_free_arrays(&cut);
+		return -ENOMEM;
+	}
+	memcpy(cut.pages, a->pages + first, count * sizeof(*cut.pages));
+	memcpy(cut.va, a->va + first, count * sizeof(*cut.va));
+	memcpy(cut.refs, a->refs + first, count * sizeof(*cut.refs));
+	tail = a->nr - first - count;
+	memmove(a->pages + first, a->pages + first + count,
+		tail * sizeof(*a->pages));
+	memmove(a->va + first, a->va + first + count, tail * sizeof(*a->va));
+	memmove(a->refs + first, a->refs + first + count,
+		tail * sizeof(*a->refs));
+	a->nr -= count;
+	yasmin_grant_area_uninit(&cut, tag);
+	return 0;
+}
+
+/*
  * yasmin_grant_area_abandon() - hand what is left to the grant table's
  * deferred list, which frees each page once the peer lets go. Only for
  * module unload, when nothing of ours may remain; counted, since those
@@ -152,7 +223,7 @@ void yasmin_grant_area_abandon(struct yasmin_grant_area *a)
 
 	for (i = 0; i < a->nr; i++) {
 		gnttab_end_foreign_access(a->refs[i], a->pages[i]);
-		yasmin_stat_add(YASMIN_STAT_GRANTS, -1);
+		yasmin_grants_unreserve(a, 1);
 		yasmin_stat_add(YASMIN_STAT_GRANTS_ABANDONED, 1);
 	}
 	yasmin_grant_area_free_arrays(a);

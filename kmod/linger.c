@@ -90,14 +90,16 @@ void yasmin_linger_add(struct yasmin_grant_area *a, u32 tag)
  * those the peer let go entirely. The tries run under the lock, so an
  * entry is never missing from the list while it still holds pages.
  */
-static void yasmin_linger_retry(domid_t peer, u32 tag, bool all)
+static void yasmin_linger_retry(domid_t peer, u32 tag, bool all_tags,
+				bool all)
 {
 	struct yasmin_linger *l, *tmp;
 	LIST_HEAD(done);
 
 	spin_lock(&yasmin_linger_lock);
 	list_for_each_entry_safe(l, tmp, &yasmin_lingering, node) {
-		if (!all && (l->area.peer != peer || l->tag != tag))
+		if (!all && (l->area.peer != peer ||
+			     (!all_tags && l->tag != tag)))
 			continue;
 		if (yasmin_linger_try(l))
 			list_move_tail(&l->node, &done);
@@ -116,13 +118,19 @@ static void yasmin_linger_retry(domid_t peer, u32 tag, bool all)
  */
 void yasmin_linger_reap_all(void)
 {
-	yasmin_linger_retry(DOMID_INVALID, 0, true);
+	yasmin_linger_retry(DOMID_INVALID, 0, true, true);
+}
+
+/* The same for one peer, short of its own budget (max_peer_grants). */
+void yasmin_linger_reap_peer(domid_t peer)
+{
+	yasmin_linger_retry(peer, 0, true, false);
 }
 
 /* The peer spoke about @tag after we let go: it has probably unmapped. */
 void yasmin_linger_reap(domid_t peer, u32 tag)
 {
-	yasmin_linger_retry(peer, tag, false);
+	yasmin_linger_retry(peer, tag, false, false);
 }
 
 /* Does @peer still map pages we let go under @tag? */
@@ -146,7 +154,7 @@ static void yasmin_linger_work(struct work_struct *work)
 {
 	bool more;
 
-	yasmin_linger_retry(DOMID_INVALID, 0, true);
+	yasmin_linger_retry(DOMID_INVALID, 0, true, true);
 	spin_lock(&yasmin_linger_lock);
 	more = !list_empty(&yasmin_lingering) && !yasmin_linger_stopped;
 	if (more)

@@ -40,10 +40,20 @@ module_param_named(max_peer_maps, yasmin_max_peer_maps, uint, 0444);
 MODULE_PARM_DESC(max_peer_maps,
 		 "most pages one peer domain's connections may make us map (default 0: a quarter of this guest's memory)");
 
-unsigned int yasmin_max_peer_conns = 512;
+unsigned int yasmin_max_peer_grants;
+module_param_named(max_peer_grants, yasmin_max_peer_grants, uint, 0444);
+MODULE_PARM_DESC(max_peer_grants,
+		 "most grant entries our connections to one peer domain may hold, live or lingering (default 0: half of max_grants)");
+
+unsigned int yasmin_max_maps;
+module_param_named(max_maps, yasmin_max_maps, uint, 0444);
+MODULE_PARM_DESC(max_maps,
+		 "most pages all peer domains' connections together may make us map (default 0: a quarter of this guest's memory)");
+
+unsigned int yasmin_max_peer_conns;
 module_param_named(max_peer_conns, yasmin_max_peer_conns, uint, 0444);
 MODULE_PARM_DESC(max_peer_conns,
-		 "most connections one peer domain may open to us at once (default 512)");
+		 "most connections one peer domain may open to us at once (default 0: half of the three quarters of max_evtchns that accepted connections may take, 288)");
 
 unsigned int yasmin_max_evtchns = 768;
 module_param_named(max_evtchns, yasmin_max_evtchns, uint, 0444);
@@ -59,9 +69,17 @@ static void yasmin_size_budgets(void)
 	if (!yasmin_max_grants)
 		yasmin_max_grants = entries - min(entries / 2,
 						  max(entries / 8, 4096u));
+	if (!yasmin_max_peer_grants)
+		yasmin_max_peer_grants = yasmin_max_grants / 2;
+	if (!yasmin_max_maps)
+		yasmin_max_maps = min_t(unsigned long, totalram_pages() / 4,
+					UINT_MAX);
 	if (!yasmin_max_peer_maps)
-		yasmin_max_peer_maps = min_t(unsigned long,
-					     totalram_pages() / 4, UINT_MAX);
+		yasmin_max_peer_maps = yasmin_max_maps / 2;
+	/* No one peer may hold more than half of what any may. */
+	if (!yasmin_max_peer_conns)
+		yasmin_max_peer_conns = (yasmin_max_evtchns -
+					 yasmin_max_evtchns / 4) / 2;
 }
 
 static int yasmin_find_self(void)
@@ -127,10 +145,11 @@ static int __init yasmin_init(void)
 			pr_err("vsock_core_register failed: %d\n", err);
 		goto err_xs;
 	}
-	pr_info("loaded: domain %u, vsock CID %u, default ring %u KiB, max_grants %u, max_peer_maps %u, max_peer_conns %u, max_evtchns %u\n",
+	pr_info("loaded: domain %u, vsock CID %u, default ring %u KiB, max_grants %u, max_peer_grants %u, max_maps %u, max_peer_maps %u, max_peer_conns %u, max_evtchns %u\n",
 		yasmin_self, yasmin_domid_to_cid(yasmin_self), yasmin_ring_kb,
-		yasmin_max_grants, yasmin_max_peer_maps,
-		yasmin_max_peer_conns, yasmin_max_evtchns);
+		yasmin_max_grants, yasmin_max_peer_grants, yasmin_max_maps,
+		yasmin_max_peer_maps, yasmin_max_peer_conns,
+		yasmin_max_evtchns);
 	return 0;
 
 err_xs:

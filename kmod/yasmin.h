@@ -40,6 +40,8 @@ extern unsigned int yasmin_ring_kb;
 extern unsigned int yasmin_busy_poll_us;
 extern unsigned int yasmin_max_grants;
 extern unsigned int yasmin_max_peer_maps;
+extern unsigned int yasmin_max_peer_grants;
+extern unsigned int yasmin_max_maps;
 extern unsigned int yasmin_max_peer_conns;
 extern unsigned int yasmin_max_evtchns;
 extern struct workqueue_struct *yasmin_wq;
@@ -84,15 +86,18 @@ void yasmin_stats_uninit(void);
 struct yasmin_grant_area {
 	domid_t peer;
 	unsigned int nr;
+	atomic_t *charge;	/* the peer's grant count, or NULL */
 	struct page **pages;
 	void **va;
 	grant_ref_t *refs;
 };
 
 int yasmin_grant_area_init(struct yasmin_grant_area *a, unsigned int nr,
-			   domid_t peer, u32 tag);
+			   domid_t peer, u32 tag, atomic_t *charge);
 void yasmin_grant_area_uninit(struct yasmin_grant_area *a, u32 tag);
 unsigned int yasmin_grant_area_try_end(struct yasmin_grant_area *a);
+int yasmin_grant_area_trim(struct yasmin_grant_area *a, unsigned int first,
+			   unsigned int count, u32 tag);
 void yasmin_grant_area_abandon(struct yasmin_grant_area *a);
 
 /*
@@ -106,6 +111,7 @@ void yasmin_grant_area_abandon(struct yasmin_grant_area *a);
 void yasmin_linger_add(struct yasmin_grant_area *a, u32 tag);
 void yasmin_linger_reap(domid_t peer, u32 tag);
 void yasmin_linger_reap_all(void);
+void yasmin_linger_reap_peer(domid_t peer);
 bool yasmin_linger_holds(domid_t peer, u32 tag);
 void yasmin_linger_init(void);
 void yasmin_linger_uninit(void);
@@ -192,6 +198,12 @@ struct yasmin_peer {
 	 */
 	atomic_t maps;
 	atomic_t accepted;
+	/*
+	 * What our connections to this peer cost us as connector: pages
+	 * granted to it, live or lingering (bounded by max_peer_grants), so
+	 * a peer that never unmaps cannot use up max_grants for all.
+	 */
+	atomic_t grants;
 	/* Messages in txq, and how many of them answer the peer. */
 	unsigned int txq_len;
 	unsigned int txq_replies;
@@ -223,7 +235,7 @@ void yasmin_ctrl_uninit(void);
 struct yasmin_chan {
 	bool up;
 	bool connector;
-	u32 order;		/* connector: offered; acceptor: mapped */
+	u32 order;		/* of the rings in use (offered until ACCEPT) */
 	struct yasmin_grant_area local;		/* connector's memory */
 	struct yasmin_map_area intf_map;	/* acceptor's mappings */
 	struct yasmin_map_area ring_map;
@@ -288,7 +300,7 @@ static inline struct yasmin_conn *yasmin_conn(struct vsock_sock *vsk)
 	return vsk->trans;
 }
 
-int yasmin_chan_init_connector(struct yasmin_conn *c, domid_t peer,
+int yasmin_chan_init_connector(struct yasmin_conn *c, struct yasmin_peer *peer,
 			       u32 order, struct yasmin_ctrl_msg *msg);
 int yasmin_chan_init_acceptor(struct yasmin_conn *c, domid_t peer,
 			      const struct yasmin_ctrl_msg *msg, u32 order);
@@ -304,6 +316,14 @@ ssize_t yasmin_chan_dequeue(struct yasmin_conn *c, struct msghdr *msg,
 bool yasmin_chan_want_data(struct yasmin_conn *c, size_t target);
 bool yasmin_chan_want_space(struct yasmin_conn *c);
 bool yasmin_chan_busy_poll(struct yasmin_conn *c, bool want_data);
+
+/*
+ * What all peers' connections cost us as acceptor: pages mapped (bounded
+ * by max_maps) and connections (by three quarters of max_evtchns, so that
+ * our own connects always have event channels left).
+ */
+extern atomic_t yasmin_accepted_maps;
+extern atomic_t yasmin_accepted_conns;
 
 int yasmin_conn_init(struct vsock_sock *vsk, struct vsock_sock *psk);
 void yasmin_conn_destruct(struct vsock_sock *vsk);

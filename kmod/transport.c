@@ -126,11 +126,23 @@ static int yasmin_notify_recv_pre_dequeue(struct vsock_sock *vsk,
 	return 0;
 }
 
+/*
+ * A read that empties the ring asks for an event too. The core reads once
+ * when data is there and returns, so has_data() never saw the ring empty;
+ * a reader that stops at a short read (nginx under edge-triggered epoll)
+ * never makes the call that would have returned EAGAIN and armed it, and
+ * would sleep through the next message. If data is there (it may have
+ * come meanwhile, without an event), the reader is woken here instead.
+ */
 static int yasmin_notify_recv_post_dequeue(struct vsock_sock *vsk,
 					   size_t target, ssize_t copied,
 					   bool data_read,
 					   struct vsock_transport_recv_notify_data *d)
 {
+	struct yasmin_conn *c = yasmin_conn(vsk);
+
+	if (data_read && copied > 0 && yasmin_chan_want_data(c, 1))
+		yasmin_wake(sk_vsock(vsk));
 	return 0;
 }
 

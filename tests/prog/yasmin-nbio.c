@@ -26,6 +26,10 @@
  *   keepalive et on both ends; -k request/response exchanges on one
  *             connection, each waiting for the last (nginx keep-alive);
  *             requests of 1 B..4 KB, responses of 1 B..600 KB
+ *   short     partial, but a read or write that moves less than asked ends
+ *             the loop until epoll reports the socket again, never reaching
+ *             EAGAIN: what nginx's ngx_unix_recv()/ngx_unix_send() do
+ *   ka-short  keepalive, stopping at short reads and writes the same way
  *
  * The client connects (non-blocking), sends a header naming the seed, the
  * sizes and the server's mode, then both ends stream pattern.h bytes (-n
@@ -95,14 +99,17 @@ static const struct mode {
 	enum rx_kind rx;
 	int odd_sizes;
 	int keepalive;
+	int stop_short;		/* a short read or write means "not ready" */
 } modes[] = {
-	{ "et", WAIT_ET, TX_SEND, RX_RECV, 0, 0 },
-	{ "lt", WAIT_LT, TX_SEND, RX_RECV, 0, 0 },
-	{ "poll", WAIT_POLL, TX_SEND, RX_RECV, 0, 0 },
-	{ "sendfile", WAIT_ET, TX_SENDFILE, RX_RECV, 0, 0 },
-	{ "splice", WAIT_ET, TX_SPLICE, RX_SPLICE, 0, 0 },
-	{ "partial", WAIT_ET, TX_SEND, RX_RECV, 1, 0 },
-	{ "keepalive", WAIT_ET, TX_SEND, RX_RECV, 0, 1 },
+	{ "et", WAIT_ET, TX_SEND, RX_RECV, 0, 0, 0 },
+	{ "lt", WAIT_LT, TX_SEND, RX_RECV, 0, 0, 0 },
+	{ "poll", WAIT_POLL, TX_SEND, RX_RECV, 0, 0, 0 },
+	{ "sendfile", WAIT_ET, TX_SENDFILE, RX_RECV, 0, 0, 0 },
+	{ "splice", WAIT_ET, TX_SPLICE, RX_SPLICE, 0, 0, 0 },
+	{ "partial", WAIT_ET, TX_SEND, RX_RECV, 1, 0, 0 },
+	{ "keepalive", WAIT_ET, TX_SEND, RX_RECV, 0, 1, 0 },
+	{ "short", WAIT_ET, TX_SEND, RX_RECV, 1, 0, 1 },
+	{ "ka-short", WAIT_ET, TX_SEND, RX_RECV, 0, 1, 1 },
 };
 #define NMODES (sizeof(modes) / sizeof(modes[0]))
 
@@ -166,6 +173,7 @@ struct end {
 	uint64_t sizes[MAX_SIZES];
 	int nsizes;
 	unsigned long nwrites, nreads;
+	size_t last_ask;		/* bytes the last data call asked for */
 
 	/* sending */
 	const unsigned char *tx_pre;
@@ -394,6 +402,7 @@ static ssize_t send_pattern(struct end *e)
 	ssize_t w;
 	int err;
 
+	e->last_ask = n;
 	switch (e->m->tx) {
 	case TX_SEND:
 		w = send(e->fd, tx_bytes(e, e->tx_done, n), n, MSG_NOSIGNAL);
@@ -451,6 +460,11 @@ static int do_tx(struct end *e)
 			w = send_pattern(e);
 			if (w > 0)
 				e->tx_done += w;
+			/* nginx: less than asked, so the socket is full. */
+			if (w > 0 && e->m->stop_short && (size_t)w < e->last_ask) {
+				e->ready_w = 0;
+				return 1;
+			}
 		} else {
 			what = "trailer";
 			w = send(e->fd, e->tx_suf + e->tx_suf_done,
@@ -493,6 +507,7 @@ static ssize_t recv_pattern(struct end *e)
 	size_t ok, got = 0;
 	ssize_t r;
 
+	e->last_ask = n;
 	if (e->m->rx == RX_SPLICE) {
 		r = splice(e->fd, NULL, e->rpipe[1], NULL, n, SPLICE_F_NONBLOCK);
 		if (r <= 0)
@@ -537,6 +552,11 @@ static int do_rx(struct end *e)
 			}
 			if (r > 0)
 				ka_update(e);
+			/* nginx: less than asked, so the socket is drained. */
+			if (r > 0 && e->m->stop_short && (size_t)r < e->last_ask) {
+				e->ready_r = 0;
+				return 1;
+			}
 		} else if (e->rx_suf_done < e->rx_suf_len) {
 			what = "trailer";
 			r = recv(e->fd, e->rx_suf + e->rx_suf_done,
@@ -1157,7 +1177,8 @@ static void usage(const char *why)
 		"       yasmin-nbio -c CID|IP [-p PORT] [-n SIZE] [-r|-d] [-m MODE] [-M MODE]\n"
 		"                   [-w SIZES] [-W SIZES] [-k EXCHANGES] [-P CONNS] [-B RING]\n"
 		"                   [-f vsock|inet] [-S STALL] [-T CONNECT] [-t SECONDS]\n"
-		"MODE: et lt poll sendfile splice partial keepalive (-m client, -M server).\n"
+		"MODE: et lt poll sendfile splice partial keepalive short ka-short\n"
+		"      (-m client, -M server).\n"
 		"SIZES: comma-separated write/read sizes (K, M), at most 8, each <= 3M.\n"
 		"Exit: 0 verified, 1 bad data, 2 usage, 3 socket/connect error,\n"
 		"4 reset or early EOF, 5 stalled for STALL seconds (default 20).\n");

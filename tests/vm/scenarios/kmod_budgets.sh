@@ -113,7 +113,8 @@ g1 'killall socat; true'
 g2 'pkill -f "sleep 60"; true'
 settle "$base1" "$base2"
 g2 'killall socat; true'
-reload 2 max_evtchns=8
+# max_peer_conns would default to half of the accepted share (3).
+reload 2 'max_evtchns=8 max_peer_conns=8'
 servers
 warm
 base2=$(counts 2)

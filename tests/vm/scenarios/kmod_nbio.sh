@@ -1,5 +1,6 @@
 # kmod_nbio: non-blocking sockets driven the way event loops drive them
 # (edge- and level-triggered epoll, poll, sendfile, splice, short writes,
+# nginx-style loops that stop at a short read or write,
 # keep-alive), guest1 -> guest2 and guest2 -> guest1, both ways at once,
 # every byte verified by yasmin-nbio. A wakeup the transport forgets after
 # EAGAIN stops an edge-triggered loop for good (nginx with sendfile stopped
@@ -8,7 +9,7 @@
 # run reports them all.
 SIZE=${NBIO_SIZE:-64M}
 EXCHANGES=${NBIO_EXCHANGES:-500}
-MODES=${NBIO_MODES:-"et lt poll sendfile splice partial keepalive"}
+MODES=${NBIO_MODES:-"et lt poll sendfile splice partial keepalive short ka-short"}
 # Ends of one connection in different modes: each mode sends to and
 # receives from a peer that waits and copies another way.
 MIXED=${NBIO_MIXED:-"partial/splice sendfile/poll lt/et"}

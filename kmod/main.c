@@ -43,7 +43,7 @@ MODULE_PARM_DESC(max_peer_maps,
 unsigned int yasmin_max_peer_grants;
 module_param_named(max_peer_grants, yasmin_max_peer_grants, uint, 0444);
 MODULE_PARM_DESC(max_peer_grants,
-		 "most grant entries our connections to one peer domain may hold, live or lingering (default 0: half of max_grants)");
+		 "most grant entries our connections to one peer domain may hold, live or lingering (default 0: max_grants)");
 
 unsigned int yasmin_max_maps;
 module_param_named(max_maps, yasmin_max_maps, uint, 0444);
@@ -69,13 +69,18 @@ static void yasmin_size_budgets(void)
 	if (!yasmin_max_grants)
 		yasmin_max_grants = entries - min(entries / 2,
 						  max(entries / 8, 4096u));
+	/*
+	 * One peer may use all of the module-wide caps unless told otherwise:
+	 * the kernel's own vsock_test opens 100 connections to one peer at
+	 * once (25,800 grants and maps at 512 KiB rings).
+	 */
 	if (!yasmin_max_peer_grants)
-		yasmin_max_peer_grants = yasmin_max_grants / 2;
+		yasmin_max_peer_grants = yasmin_max_grants;
 	if (!yasmin_max_maps)
 		yasmin_max_maps = min_t(unsigned long, totalram_pages() / 4,
 					UINT_MAX);
 	if (!yasmin_max_peer_maps)
-		yasmin_max_peer_maps = yasmin_max_maps / 2;
+		yasmin_max_peer_maps = yasmin_max_maps;
 	/* No one peer may hold more than half of what any may. */
 	if (!yasmin_max_peer_conns)
 		yasmin_max_peer_conns = (yasmin_max_evtchns -

@@ -31,6 +31,17 @@ void yasmin_wake(struct sock *sk)
 	rcu_read_unlock();
 }
 
+/* Someone sleeps on @sk or watches it with poll/epoll. */
+bool yasmin_has_waiter(struct sock *sk)
+{
+	bool ret;
+
+	rcu_read_lock();
+	ret = skwq_has_sleeper(rcu_dereference(sk->sk_wq));
+	rcu_read_unlock();
+	return ret;
+}
+
 static void yasmin_conn_attach(struct yasmin_conn *c, struct yasmin_peer *peer)
 {
 	c->peer = peer;

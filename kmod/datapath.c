@@ -185,6 +185,7 @@ ssize_t yasmin_chan_dequeue(struct yasmin_conn *c, struct msghdr *msg,
 	}
 	if (!copied)
 		return -EFAULT;
+	c->rx_drained = copied == avail;
 	yasmin_stat_add(YASMIN_STAT_BYTES_RECEIVED, copied);
 	return copied;
 }

@@ -141,7 +141,16 @@ static int yasmin_notify_recv_post_dequeue(struct vsock_sock *vsk,
 {
 	struct yasmin_conn *c = yasmin_conn(vsk);
 
-	if (data_read && copied > 0 && yasmin_chan_want_data(c, 1))
+	/*
+	 * Not on the hot path of a stream: a read that left data behind
+	 * filled the caller's buffer, so the caller reads again; and with
+	 * nobody polling the socket, a reader that blocks arms the event in
+	 * notify_recv_pre_block.
+	 */
+	if (!data_read || copied <= 0 || !c->rx_drained ||
+	    !yasmin_has_waiter(sk_vsock(vsk)))
+		return 0;
+	if (yasmin_chan_want_data(c, 1))
 		yasmin_wake(sk_vsock(vsk));
 	return 0;
 }

@@ -291,6 +291,7 @@ struct yasmin_conn {
 	bool was_reset;			/* reset while connected */
 	unsigned int peer_maps;		/* charged to peer->maps (acceptor) */
 	bool broken;			/* the peer broke the channel */
+	bool rx_drained;		/* the last read took all there was */
 	struct yasmin_inbox *inbox;
 	struct yasmin_chan chan;
 };
@@ -337,5 +338,6 @@ void yasmin_conn_rx(struct yasmin_peer *peer,
 		    const struct yasmin_ctrl_msg *msg);
 void yasmin_conn_reset_peer(struct yasmin_peer *peer, int err);
 void yasmin_wake(struct sock *sk);
+bool yasmin_has_waiter(struct sock *sk);
 
 #endif /* YASMIN_H */

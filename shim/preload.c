@@ -5,8 +5,8 @@
  *
  * This file holds what every part shares: the real calls (dlsym
  * RTLD_NEXT), the configuration, the map and the fork handlers. The
- * interposers live by concern in fdtab.c, connect.c, listen.c, names.c and
- * opts.c (see shim.h and README.md). A failure of the shim itself never
+ * interposers live by concern in fdtab.c, connect.c, listen.c, names.c,
+ * opts.c and exec.c (see shim.h and README.md). A failure of the shim itself never
  * aborts the program: it falls back to the real call.
  */
 #include <dlfcn.h>
@@ -237,7 +237,7 @@ __attribute__((constructor)) static void yasmin_init(void)
 	LOAD(socket); LOAD(connect); LOAD(bind); LOAD(listen);
 	LOAD(accept4); LOAD(getsockname); LOAD(getpeername);
 	LOAD(setsockopt); LOAD(getsockopt); LOAD(close); LOAD(dup);
-	LOAD(dup2); LOAD(dup3); LOAD(fcntl); LOAD(fcntl64);
+	LOAD(dup2); LOAD(dup3); LOAD(fcntl); LOAD(fcntl64); LOAD(execve);
 	if (!r.fcntl64)
 		r.fcntl64 = r.fcntl;
 #ifdef YASMIN_TEST_HOOK
@@ -262,6 +262,7 @@ __attribute__((constructor)) static void yasmin_init(void)
 	conf_path = e && *e ? strdup(e) : NULL;
 	if (!conf_path)
 		conf_path = DEFAULT_CONF;
+	yasmin_exec_init();
 	e = getenv("YASMIN_TEST_SELF_DOMID");
 	if (e && *e)
 		test_self_domid = atol(e);

@@ -9,6 +9,7 @@
  *   listen.c   listen()/accept(): the hidden vsock listener and its doorbell
  *   names.c    getsockname()/getpeername(): addresses from the kernel + map
  *   opts.c     setsockopt()/getsockopt()
+ *   exec.c     execve(): a program that re-executes itself keeps the shim
  */
 #ifndef YASMIN_SHIM_H
 #define YASMIN_SHIM_H
@@ -43,6 +44,7 @@ struct yasmin_real {
 	int (*dup3)(int, int, int);
 	int (*fcntl)(int, int, ...);
 	int (*fcntl64)(int, int, ...);
+	int (*execve)(const char *, char *const [], char *const []);
 };
 
 extern HIDDEN struct yasmin_real real;
@@ -52,6 +54,7 @@ extern HIDDEN long yasmin_nonblock_wait_ms;	/* first-contact wait */
 extern HIDDEN long yasmin_negative_ttl_s;	/* "no yasmin there" memory */
 
 HIDDEN int yasmin_ready(void);
+HIDDEN void yasmin_exec_init(void);	/* exec.c, at start-up */
 HIDDEN void yasmin_dbg(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));
 #define dbg yasmin_dbg

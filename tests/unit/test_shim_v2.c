@@ -9,7 +9,7 @@
  * without yasmin (their CIDs never answer). TCP fallbacks land on local
  * listeners, since all of 127/8 is this host.
  */
-// utest-sources: shim/preload.c shim/fdtab.c shim/connect.c shim/listen.c shim/names.c shim/opts.c shim/map.c shim/addr.c tests/unit/fakevsock.c
+// utest-sources: shim/preload.c shim/fdtab.c shim/connect.c shim/listen.c shim/names.c shim/opts.c shim/exec.c shim/map.c shim/addr.c tests/unit/fakevsock.c
 // utest-cflags: -D_GNU_SOURCE -DYASMIN_TEST_HOOK=fake_vsock_install
 #include <arpa/inet.h>
 #include <errno.h>

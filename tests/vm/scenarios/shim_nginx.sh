@@ -2,7 +2,9 @@
 # (EPOLLEXCLUSIVE, listen() again, daemon fork): curl in guest1 downloads
 # 32 MiB intact and makes 1,000 keep-alive requests on one connection, all
 # over yasmin; then the binary upgrade (USR2, QUIT the old master) keeps
-# serving over yasmin from the inherited vsock listener. Needs --pkg nginx
+# serving over yasmin from the inherited vsock listener. nginx.conf has no
+# "env" lines: nginx gives the new binary an empty environment, and the
+# shim carries itself (LD_PRELOAD, YASMIN_*) into its own re-exec. Needs --pkg nginx
 # --pkg curl.
 step "map guest1 and guest2"
 each_guest "mkdir -p /etc/yasmin && printf '$G1_IP $G1_DOMID g1\n$G2_IP $G2_DOMID g2\n' > /etc/yasmin/hosts"
@@ -20,9 +22,6 @@ worker_processes 2;
 user root;
 pid /tmp/ngx/nginx.pid;
 error_log /tmp/ngx/error.log info;
-env LD_PRELOAD;
-env YASMIN_CONF;
-env YASMIN_DEBUG;
 events { worker_connections 256; }
 http {
 	log_format conn "\$remote_addr \$connection \$status \$bytes_sent";

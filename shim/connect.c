@@ -279,6 +279,17 @@ static int adopt(int fd, int vfd, struct yfd *y, const struct in6_addr *ip,
 	return 0;
 }
 
+/* The handshake on @vfd succeeded: remember it, and hand @vfd to the app. */
+static int connected(int fd, int vfd, struct yfd *y, const struct in6_addr *ip,
+		     uint16_t port, long domid, const struct timespec *deadline,
+		     int nonblock)
+{
+	dbg("vsock handshake with domain %ld: %ld ms", domid,
+	    yasmin_connect_timeout_ms - ms_left(deadline));
+	memo_set(domid, port, 1);
+	return adopt(fd, vfd, y, ip, port, nonblock) ? FALLBACK : 0;
+}
+
 /* SO_ERROR of a finished handshake on @vfd. */
 static int so_error(int vfd)
 {
@@ -409,12 +420,9 @@ static int vsock_connect(int fd, struct yfd *y, long domid,
 			probe_add(vfd, domid, port);
 			return FALLBACK;
 		}
-		if (r == 0) {
-			dbg("vsock handshake with domain %ld: %ld ms", domid,
-			    yasmin_connect_timeout_ms - ms_left(&deadline));
-			memo_set(domid, port, 1);
-			return adopt(fd, vfd, y, ip, port, 1) ? FALLBACK : 0;
-		}
+		if (r == 0)
+			return connected(fd, vfd, y, ip, port, domid,
+					 &deadline, 1);
 		real.close(vfd);
 		return r;
 	}
@@ -432,12 +440,8 @@ static int vsock_connect(int fd, struct yfd *y, long domid,
 		}
 		return -EINTR;
 	}
-	if (r == 0) {
-		dbg("vsock handshake with domain %ld: %ld ms", domid,
-		    yasmin_connect_timeout_ms - ms_left(&deadline));
-		memo_set(domid, port, 1);
-		return adopt(fd, vfd, y, ip, port, 0) ? FALLBACK : 0;
-	}
+	if (r == 0)
+		return connected(fd, vfd, y, ip, port, domid, &deadline, 0);
 	real.close(vfd);
 	return r;
 }

@@ -332,9 +332,32 @@ static void relocate_pending(int fd)
 	pthread_mutex_unlock(&fd_lock);
 }
 
+/*
+ * Move the /proc/self/fd directory fd away from @fd: left there, the
+ * helper's scan would rewind the app's file (lseek) and a forked child's
+ * handler would close it.
+ */
+static void relocate_dir(int fd)
+{
+	int nfd;
+
+	pthread_mutex_lock(&dir_lock);
+	if (dir_fd >= 0 && dir_fd == fd) {
+		nfd = real.fcntl(fd, F_DUPFD_CLOEXEC, fd + 1);
+		if (nfd >= 0) {
+			dir_fd = nfd;
+			real.close(fd);
+		} else {
+			dir_fd = -1;	/* let the app's dup2 close it */
+		}
+	}
+	pthread_mutex_unlock(&dir_lock);
+}
+
 /* The app is about to dup2() onto @fd: if the shim lives there, move. */
 static void make_room(int fd)
 {
+	relocate_dir(fd);
 	relocate_pending(fd);
 	yasmin_listener_relocate(fd);
 }

@@ -1090,3 +1090,66 @@ UTEST(deferred_accept_listener_wakes_at_once)
 	UT_ASSERT(now_ms() - t0 < 500);
 	ping(c, a);
 }
+
+/* The shim's /proc/self/fd directory fd, found as the program would. */
+static int shim_dir_fd(void)
+{
+	char path[64], link[64], want[64];
+	int fd;
+
+	snprintf(want, sizeof(want), "/proc/%d/fd", (int)getpid());
+	for (fd = 3; fd < 65536; fd++) {
+		ssize_t n;
+
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		n = readlink(path, link, sizeof(link) - 1);
+		if (n <= 0)
+			continue;
+		link[n] = 0;
+		if (!strcmp(link, want) && fcntl(fd, F_GETFD) >= 0)
+			return fd;
+	}
+	return -1;
+}
+
+/*
+ * A program that dup2()s its log onto a fixed number the shim uses for
+ * /proc/self/fd: the shim moves away; its scans neither rewind the file
+ * nor close it in a forked child.
+ */
+UTEST(dup2_onto_the_fd_directory_fd_moves_it)
+{
+	char path[] = "/tmp/yasmin-unit-log-XXXXXX";
+	int port = 0, s, d, f, status;
+	pid_t pid;
+
+	watchdog(20);
+	s = tcp_listener(&port, SOCK_NONBLOCK);
+	(void)s;
+	d = shim_dir_fd();
+	UT_ASSERT(d >= 0);
+	f = mkstemp(path);
+	UT_ASSERT(f >= 0);
+	unlink(path);
+	UT_ASSERT_EQ(dup2(f, d), d);
+	close(f);
+	UT_ASSERT_EQ(write(d, "line 1 of the log\n", 18), 18);
+	poll(NULL, 0, 1500);		/* the helper looks once a second */
+	UT_ASSERT_EQ(write(d, "line 2\n", 7), 7);
+	UT_ASSERT_EQ(lseek(d, 0, SEEK_CUR), 25);
+	UT_ASSERT(shim_dir_fd() >= 0);	/* the shim's moved, still there */
+	UT_ASSERT(shim_dir_fd() != d);
+	settle_before_fork();
+	pid = fork();
+	if (pid == 0) {
+		poll(NULL, 0, 100);
+		_exit(fcntl(d, F_GETFD) < 0 ? 2 :
+		      write(d, "3\n", 2) != 2 ? 3 : 0);
+	}
+	UT_ASSERT(pid > 0);
+	UT_ASSERT_EQ(waitpid(pid, &status, 0), pid);
+	UT_ASSERT(WIFEXITED(status));
+	UT_ASSERT_EQ(WEXITSTATUS(status), 0);
+	UT_ASSERT_EQ(lseek(d, 0, SEEK_CUR), 27);
+	close(d);
+}

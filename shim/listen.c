@@ -13,10 +13,11 @@
  *    on the TCP listener: a loopback connect from the reserved source
  *    address 127.89.83.77. The app's poll/epoll/select/blocking accept
  *    wake as for any client. When accept() gets a doorbell, it takes the
- *    vsock connection and dup3()s it onto the accepted fd; if another
- *    process took it first (each process holding the listener runs a
- *    helper), the doorbell is closed and accept goes on (blocking) or
- *    says EAGAIN (non-blocking).
+ *    vsock connection and dup3()s it onto the accepted fd; if none is
+ *    there (another process took it, or it came from a domain not in the
+ *    map and was refused), the doorbell is closed and a blocking accept
+ *    says ECONNABORTED (never blocks after select() said readable), a
+ *    non-blocking one goes on to the next client or EAGAIN.
  *
  * A vsock connection is never taken without its doorbell: the helper
  * rings one doorbell at a time and only while a connection waits, so in
@@ -1054,7 +1055,7 @@ static int do_accept(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 	struct ylisten *l;
 	socklen_t sl;
 	ino_t ino;
-	int nfd, v;
+	int nfd, v, fl;
 
 	if (!yasmin_ready())
 		return errno = ENOSYS, -1;
@@ -1114,9 +1115,30 @@ static int do_accept(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 		if (!l)
 			dbg("accept fd %d: another process's doorbell, closed", fd);
 		real.close(nfd);
+		/*
+		 * A blocking listener that select()/poll() called readable
+		 * must not block now: as on TCP for a connection reset while
+		 * queued, say ECONNABORTED, which servers retry (nginx,
+		 * libuv and the C library's users take it as transient). A
+		 * client already queued behind is accepted instead. A
+		 * non-blocking listener goes on: the next client, or EAGAIN.
+		 */
+		fl = real.fcntl(fd, F_GETFL);
+		if (fl >= 0 && !(fl & O_NONBLOCK) &&
+		    poll(&(struct pollfd){ .fd = fd, .events = POLLIN }, 1, 0) != 1) {
+			dbg("accept fd %d: a doorbell with no vsock connection, ECONNABORTED",
+			    fd);
+			errno = ECONNABORTED;
+			nfd = -1;
+			break;
+		}
 	}
-	if (l)
+	if (l) {
+		int err = errno;
+
 		l_put(l);
+		errno = err;
+	}
 	return nfd;
 }
 

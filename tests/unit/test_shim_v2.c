@@ -1153,3 +1153,62 @@ UTEST(dup2_onto_the_fd_directory_fd_moves_it)
 	UT_ASSERT_EQ(lseek(d, 0, SEEK_CUR), 27);
 	close(d);
 }
+
+/*
+ * A doorbell with no vsock connection behind it (a domain not in the map,
+ * or a local client from the doorbell's address): a blocking accept()
+ * after select() said readable returns ECONNABORTED, as for a connection
+ * reset while queued, instead of blocking.
+ */
+UTEST(an_empty_doorbell_does_not_block_accept)
+{
+	struct timeval tv = { .tv_sec = 2 };
+	struct sockaddr_in src = sin4("127.89.83.77", 0), dst;
+	int port = 0, s, c, r, t, a;
+	double t0;
+	char b;
+
+	watchdog(20);
+	s = iperf3_listener(&port);
+	UT_ASSERT_EQ(setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+	/* A VM the map does not list. */
+	c = raw_vsock_client(77 + 2, port);
+	UT_ASSERT_EQ(select_readable(s, 3000), 1);
+	t0 = now_ms();
+	r = accept(s, NULL, NULL);
+	UT_ASSERT_EQ(r, -1);
+	UT_ASSERT_EQ(errno, ECONNABORTED);
+	UT_ASSERT(now_ms() - t0 < 1000);
+	UT_ASSERT(wait_readable(c, 3000) == 1);
+	UT_ASSERT(read(c, &b, 1) <= 0);		/* closed by the shim */
+	/* A local client from the doorbell's address. */
+	t = socket(AF_INET, SOCK_STREAM, 0);
+	UT_ASSERT_EQ(bind(t, (struct sockaddr *)&src, sizeof(src)), 0);
+	dst = sin4("127.0.0.1", port);
+	UT_ASSERT_EQ(connect(t, (struct sockaddr *)&dst, sizeof(dst)), 0);
+	UT_ASSERT_EQ(select_readable(s, 3000), 1);
+	t0 = now_ms();
+	r = accept(s, NULL, NULL);
+	UT_ASSERT_EQ(r, -1);
+	UT_ASSERT_EQ(errno, ECONNABORTED);
+	UT_ASSERT(now_ms() - t0 < 1000);
+	/* One with a TCP client queued behind it: that client. */
+	t = socket(AF_INET, SOCK_STREAM, 0);
+	UT_ASSERT_EQ(bind(t, (struct sockaddr *)&src, sizeof(src)), 0);
+	UT_ASSERT_EQ(connect(t, (struct sockaddr *)&dst, sizeof(dst)), 0);
+	c = client("127.0.0.1", port);
+	poll(NULL, 0, 50);
+	a = accept(s, NULL, NULL);
+	UT_ASSERT(a >= 0 && !fake_is_vsock(a));
+	ping(c, a);
+	/* And a VM of the map still gets through, then TCP. */
+	c = client(PEER_IP, port);
+	UT_ASSERT_EQ(select_readable(s, 3000), 1);
+	a = accept(s, NULL, NULL);
+	UT_ASSERT(a >= 0 && fake_is_vsock(a));
+	ping(c, a);
+	t = client("127.0.0.1", port);
+	UT_ASSERT_EQ(select_readable(s, 3000), 1);
+	a = accept(s, NULL, NULL);
+	UT_ASSERT(a >= 0 && !fake_is_vsock(a));
+}

@@ -53,7 +53,7 @@
 #include "shim.h"
 
 #define BELL_ADDR	0x7f59534dU	/* 127.89.83.77: 'Y' 'S' 'M' */
-#define MAX_WATCH	64
+#define WATCH_MIN	64	/* the helper's arrays grow from there */
 #define CLAIM_MS	200	/* how often a helper asks to be the ringer */
 
 struct ylisten {
@@ -280,6 +280,28 @@ static int ino_alive(ino_t ino)
 	return found;
 }
 
+/*
+ * Which of the sockets @inos (@n of them) some fd of this process still
+ * names, in @alive: one look at every fd, however many listeners.
+ */
+static void inos_alive(const ino_t *inos, int n, char *alive)
+{
+	int *fds, nfd, i, k;
+	struct stat st;
+
+	fds = yasmin_fd_list(&nfd);
+	memset(alive, !fds, n);		/* cannot tell: keep them */
+	for (i = 0; fds && i < nfd; i++) {
+		/* A raw fstat, as in ino_alive. */
+		if (syscall(SYS_fstat, fds[i], &st) || !S_ISSOCK(st.st_mode))
+			continue;
+		for (k = 0; k < n; k++)
+			if (inos[k] == st.st_ino)
+				alive[k] = 1;
+	}
+	free(fds);
+}
+
 static void wake_helper(void)
 {
 	uint64_t one = 1;
@@ -479,12 +501,64 @@ static void ring_locked(struct ylisten *l)
 	l->bell_sent = 0;
 }
 
+/*
+ * Requires reg_lock. Room in the helper's arrays for every registered
+ * listener; the number it can watch (fewer only if memory runs out).
+ */
+static int watch_room_locked(struct ylisten ***ls, struct pollfd **pfd,
+			     int *cap)
+{
+	struct ylisten *l, **nls;
+	struct pollfd *npfd;
+	static int warned;
+	int want = 0, c;
+
+	for (l = reg; l; l = l->next)
+		want++;
+	if (want <= *cap)
+		return want;
+	for (c = *cap ? *cap : WATCH_MIN; c < want; c *= 2)
+		;
+	nls = realloc(*ls, c * sizeof(**ls));
+	if (nls)
+		*ls = nls;
+	npfd = nls ? realloc(*pfd, (2 * c + 1) * sizeof(**pfd)) : NULL;
+	if (npfd) {
+		*pfd = npfd;
+		*cap = c;
+		return want;
+	}
+	if (!warned) {
+		warned = 1;
+		dbg("out of memory: only %d of %d listeners serve vsock", *cap, want);
+		fprintf(stderr, "yasmin: out of memory: only %d of %d listeners serve VMs over vsock\n",
+			*cap, want);
+	}
+	return *cap;
+}
+
+/* The TCP inodes of @ls, and room to say which are alive; 0 if no memory. */
+static int watch_inos(struct ylisten **ls, int n, ino_t **inos, char **alive)
+{
+	int i;
+
+	*inos = malloc(n * sizeof(**inos));
+	*alive = malloc(n);
+	if (!*inos || !*alive)
+		return 0;
+	for (i = 0; i < n; i++)
+		(*inos)[i] = ls[i]->tcp_ino;
+	return 1;
+}
+
 static void *helper(void *arg)
 {
-	struct ylisten *ls[MAX_WATCH];
-	struct pollfd pfd[2 * MAX_WATCH + 1], *asks = pfd + MAX_WATCH;
+	struct ylisten **ls = NULL;
+	struct pollfd *pfd = NULL, *asks;
+	ino_t *inos = NULL;
+	char *alive = NULL;
 	struct timespec last_check = { 0 }, ts;
-	int n, i, wfd;
+	int n, i, wfd, cap = 0, room;
 
 	(void)arg;
 	for (;;) {
@@ -494,10 +568,20 @@ static void *helper(void *arg)
 		if (!reg || helper_pid != getpid()) {
 			helper_running = 0;
 			pthread_mutex_unlock(&reg_lock);
+			free(ls);
+			free(pfd);
 			return NULL;
 		}
+		room = watch_room_locked(&ls, &pfd, &cap);
+		if (!room) {	/* no memory at all: try again soon */
+			pthread_mutex_unlock(&reg_lock);
+			poll(NULL, 0, CLAIM_MS);
+			continue;
+		}
+		/* pfd: the listeners' n, the asks' n, then the wake fd. */
+		asks = pfd + room;
 		n = 0;
-		for (l = reg; l && n < MAX_WATCH; l = l->next) {
+		for (l = reg; l && n < room; l = l->next) {
 			l->refs++;
 			ls[n] = l;
 			if (l->bell_fd >= 0) {
@@ -516,16 +600,13 @@ static void *helper(void *arg)
 			asks[n].revents = 0;
 			n++;
 		}
-		/* pfd: the listeners' n, unused ones, then the asks' n. */
-		for (i = n; i < MAX_WATCH; i++)
-			pfd[i].fd = -1;
 		wfd = wake_fd;
 		asks[n].fd = wfd;
 		asks[n].events = POLLIN;
 		asks[n].revents = 0;
 		pthread_mutex_unlock(&reg_lock);
 
-		if (poll(pfd, MAX_WATCH + n + 1, 200) > 0 && asks[n].revents) {
+		if (poll(pfd, 2 * n + 1, 200) > 0 && asks[n].revents) {
 			uint64_t v;
 
 			if (read(wfd, &v, sizeof(v)) < 0)
@@ -577,12 +658,14 @@ static void *helper(void *arg)
 		pthread_mutex_unlock(&reg_lock);
 
 		/* Once a second: drop listeners whose TCP socket is gone. */
-		if (ts.tv_sec != last_check.tv_sec) {
+		if (ts.tv_sec != last_check.tv_sec &&
+		    watch_inos(ls, n, &inos, &alive)) {
 			last_check = ts;
+			inos_alive(inos, n, alive);
 			for (i = 0; i < n; i++) {
 				l = ls[i];
 				if (__atomic_load_n(&l->registered, __ATOMIC_ACQUIRE) &&
-				    !ino_alive(l->tcp_ino)) {
+				    !alive[i]) {
 					int last;
 
 					dbg("listener on port %u was closed: vsock listener too",
@@ -595,6 +678,10 @@ static void *helper(void *arg)
 				}
 			}
 		}
+		free(inos);
+		free(alive);
+		inos = NULL;
+		alive = NULL;
 		for (i = 0; i < n; i++)
 			l_put(ls[i]);
 	}
@@ -683,15 +770,29 @@ static int share_port(uint16_t port)
 static void reap(void)
 {
 	struct ylisten *l;
-	ino_t inos[MAX_WATCH];
-	int n = 0, i, last;
+	ino_t *inos = NULL, *p;
+	int n = 0, cap = 0, i, last;
+	char *alive;
 
 	pthread_mutex_lock(&reg_lock);
-	for (l = reg; l && n < MAX_WATCH; l = l->next)
+	for (l = reg; l; l = l->next) {
+		if (n == cap) {
+			cap = cap ? 2 * cap : WATCH_MIN;
+			p = realloc(inos, cap * sizeof(*inos));
+			if (!p)
+				break;
+			inos = p;
+		}
 		inos[n++] = l->tcp_ino;
+	}
 	pthread_mutex_unlock(&reg_lock);
+	alive = n ? malloc(n) : NULL;
+	if (!alive)
+		n = 0;
+	else
+		inos_alive(inos, n, alive);
 	for (i = 0; i < n; i++) {
-		if (ino_alive(inos[i]))
+		if (alive[i])
 			continue;
 		pthread_mutex_lock(&reg_lock);
 		l = find_locked(inos[i]);
@@ -700,6 +801,8 @@ static void reap(void)
 		if (last)
 			l_free(l);
 	}
+	free(alive);
+	free(inos);
 }
 
 /* Where @fd's doorbell rings; -1 if vsock cannot serve it. */

@@ -44,7 +44,7 @@
 const char *__tsan_default_suppressions(void);
 const char *__tsan_default_suppressions(void)
 {
-	return "race:ino_alive\nrace:find_inherited\n"
+	return "race:ino_alive\nrace:inos_alive\nrace:find_inherited\n"
 	       "race:yasmin_listen_adopt_inherited\nrace:ino_of\n";
 }
 /* The shim starts its helper thread again in a forked child. */
@@ -1211,4 +1211,31 @@ UTEST(an_empty_doorbell_does_not_block_accept)
 	UT_ASSERT_EQ(select_readable(s, 3000), 1);
 	a = accept(s, NULL, NULL);
 	UT_ASSERT(a >= 0 && !fake_is_vsock(a));
+}
+
+/* A server with many listeners: a VM reaches every one of them. */
+UTEST(more_than_64_listeners_are_all_served)
+{
+	int port[80], s[80], i, c, a;
+
+	watchdog(30);
+	for (i = 0; i < 80; i++) {
+		port[i] = 0;
+		s[i] = tcp_listener(&port[i], SOCK_NONBLOCK);
+	}
+	for (i = 0; i < 80; i += 13) {
+		c = client(PEER_IP, port[i]);
+		UT_ASSERT(fake_is_vsock(c));
+		a = accept_vsock(s[i]);
+		ping(c, a);
+		close(a);
+		close(c);
+	}
+	c = client(PEER_IP, port[79]);
+	a = accept_vsock(s[79]);
+	ping(c, a);
+	close(a);
+	close(c);
+	for (i = 0; i < 80; i++)
+		close(s[i]);
 }

@@ -430,18 +430,25 @@ static void serve_asks_locked(struct ylisten *l)
  * over SCM_RIGHTS, as to Node.js cluster's SCHED_NONE workers, or this
  * process's listen() found the vsock port taken by another's).
  */
-static int fetch_vsock(uint16_t port)
+static int fetch_vsock(uint16_t port, long wait_ms)
 {
-	char cbuf[CMSG_SPACE(sizeof(int))], b = 'v';
+	union {		/* the answerer's credentials, then its fd */
+		char buf[CMSG_SPACE(sizeof(struct ucred)) +
+			 CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} cbuf;
+	char b = 'v';
 	struct iovec iov = { .iov_base = &b, .iov_len = 1 };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-			     .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+			     .msg_control = cbuf.buf,
+			     .msg_controllen = sizeof(cbuf.buf) };
 	sa_family_t fam = AF_UNIX;
 	struct sockaddr_vm va;
 	struct sockaddr_un un;
 	struct cmsghdr *cm;
+	struct ucred uc;
 	struct pollfd p;
-	int s, fd = -1, acc = 0;
+	int s, fd = -1, acc = 0, one = 1, cred = 0, sent;
 	socklen_t ul, al;
 
 	s = real.socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -450,16 +457,52 @@ static int fetch_vsock(uint16_t port)
 	ul = ring_name(&un, port);
 	p.fd = s;
 	p.events = POLLIN;
-	if (real.bind(s, (struct sockaddr *)&fam, sizeof(fam)) ||	/* autobind */
-	    sendto(s, &b, 1, MSG_DONTWAIT, (struct sockaddr *)&un, ul) != 1 ||
-	    poll(&p, 1, 300) != 1 ||
+	/* Who answers: any local user can bind the ringer's name. */
+	if (real.setsockopt(s, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) ||
+	    real.bind(s, (struct sockaddr *)&fam, sizeof(fam)))	/* autobind */
+		goto out;
+	/*
+	 * Nobody holds the name for a moment when the ringer has just
+	 * listened (its helper claims it at its next turn) or has just gone
+	 * (another holder claims it within CLAIM_MS): ask again meanwhile.
+	 */
+	while (!(sent = sendto(s, &b, 1, MSG_DONTWAIT, (struct sockaddr *)&un,
+			       ul) == 1) && errno == ECONNREFUSED && wait_ms > 0) {
+		poll(NULL, 0, 50);
+		wait_ms -= 50;
+	}
+	if (!sent || poll(&p, 1, 300) != 1 ||
 	    recvmsg(s, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) != 1)
 		goto out;
-	cm = CMSG_FIRSTHDR(&mh);
-	if (!cm || cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
-	    cm->cmsg_len != CMSG_LEN(sizeof(int)))
+	for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET)
+			continue;
+		if (cm->cmsg_type == SCM_CREDENTIALS &&
+		    cm->cmsg_len == CMSG_LEN(sizeof(uc))) {
+			memcpy(&uc, CMSG_DATA(cm), sizeof(uc));
+			cred = 1;
+		} else if (cm->cmsg_type == SCM_RIGHTS && fd < 0 &&
+			   cm->cmsg_len >= CMSG_LEN(sizeof(int))) {
+			int i, n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+
+			memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+			for (i = 1; i < n; i++) {	/* only one is asked for */
+				int x;
+
+				memcpy(&x, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+				real.close(x);
+			}
+		}
+	}
+	if (fd < 0)
 		goto out;
-	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	if (!cred || (uc.uid != geteuid() && uc.uid != 0)) {
+		dbg("port %u: a vsock listener handed by user %d, not ours: refused",
+		    port, cred ? (int)uc.uid : -1);
+		real.close(fd);
+		fd = -1;
+		goto out;
+	}
 	al = sizeof(acc);
 	ul = sizeof(va);
 	if (yasmin_fd_domain(fd) != AF_VSOCK ||
@@ -1045,10 +1088,15 @@ EXPORT int listen(int fd, int backlog)
 			real.close(vfd);
 			vfd = -1;
 			/* Another process's: its ringer hands it over. */
-			if (err == EADDRINUSE && (vfd = fetch_vsock(port)) >= 0)
+			if (err == EADDRINUSE && (vfd = fetch_vsock(port, 1000)) >= 0) {
 				how = "another process's";
-			else
+			} else {
+				if (err == EADDRINUSE)	/* not only with -d */
+					fprintf(stderr,
+						"yasmin: vsock port %u is held by another program: VM clients will not reach this server (port %u) over yasmin, only over TCP\n",
+						port, port);
 				errno = err;
+			}
 		}
 	} else {
 		real.listen(vfd, backlog);
@@ -1146,7 +1194,7 @@ static struct ylisten *serve_from_ringer(int fd, ino_t ino)
 	uint16_t port;
 	int dom, vfd;
 
-	if (servable(fd, &dom, &ip, &port) || (vfd = fetch_vsock(port)) < 0)
+	if (servable(fd, &dom, &ip, &port) || (vfd = fetch_vsock(port, 0)) < 0)
 		return NULL;
 	serve(fd, ino, dom, &ip, port, vfd, "another process's");
 	return l_get(ino);

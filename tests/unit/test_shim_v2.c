@@ -1239,3 +1239,115 @@ UTEST(more_than_64_listeners_are_all_served)
 	for (i = 0; i < 80; i++)
 		close(s[i]);
 }
+
+/*
+ * Another user's program holds the vsock port (and, at worst, answers on
+ * the ringer's name with its own listener): the shim does not take what
+ * it is handed, and says on stderr that VMs will not reach this server.
+ */
+static pid_t squat_vsock(int port, int answer, const char *ns)
+{
+	struct sockaddr_vm va = { .svm_family = AF_VSOCK,
+				  .svm_cid = VMADDR_CID_ANY, .svm_port = port };
+	struct sockaddr_un un = { .sun_family = AF_UNIX };
+	int p[2], v, u, n;
+	pid_t pid;
+	char b;
+
+	UT_ASSERT_EQ(pipe(p), 0);
+	pid = fork();
+	UT_ASSERT(pid >= 0);
+	if (pid) {
+		close(p[1]);
+		UT_ASSERT_EQ(read(p[0], &b, 1), 1);
+		close(p[0]);
+		return pid;
+	}
+	setenv("YASMIN_FAKE_NS", ns, 1);
+	if (setgid(65534) || setuid(65534))
+		_exit(9);
+	v = socket(AF_VSOCK, SOCK_STREAM, 0);
+	if (v < 0 || bind(v, (struct sockaddr *)&va, sizeof(va)) || listen(v, 8))
+		_exit(8);
+	n = snprintf(un.sun_path + 1, sizeof(un.sun_path) - 1,
+		     "yasmin-vsock-%d", port);
+	u = socket(AF_UNIX, SOCK_DGRAM, 0);
+	if (answer && bind(u, (struct sockaddr *)&un,
+			   offsetof(struct sockaddr_un, sun_path) + 1 + n))
+		_exit(7);
+	if (write(p[1], "r", 1) != 1)
+		_exit(6);
+	for (;;) {	/* hand our listener to whoever asks */
+		struct sockaddr_un from;
+		socklen_t fl = sizeof(from);
+		char cbuf[CMSG_SPACE(sizeof(int))];
+		struct iovec iov = { .iov_base = &b, .iov_len = 1 };
+		struct msghdr mh = { .msg_name = &from, .msg_iov = &iov,
+				     .msg_iovlen = 1, .msg_control = cbuf,
+				     .msg_controllen = sizeof(cbuf) };
+		struct cmsghdr *cm;
+
+		if (recvfrom(u, &b, 1, 0, (struct sockaddr *)&from, &fl) != 1)
+			continue;
+		mh.msg_namelen = fl;
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &v, sizeof(int));
+		sendmsg(u, &mh, 0);
+	}
+}
+
+static void taken_vsock_port(int answer)
+{
+	struct sockaddr_in a = sin4("0.0.0.0", 0);
+	char path[] = "/tmp/yasmin-unit-err-XXXXXX", buf[512] = "", want[32];
+	socklen_t l = sizeof(a);
+	int s, port, e, saved, c, status, one = 1;
+	pid_t pid;
+	char ns[16];
+
+	watchdog(20);
+	if (geteuid()) {
+		printf("  skipped: needs root to be another user\n");
+		return;
+	}
+	snprintf(ns, sizeof(ns), "%d", (int)getpid());
+	s = socket(AF_INET, SOCK_STREAM, 0);
+	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	UT_ASSERT_EQ(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+	UT_ASSERT_EQ(getsockname(s, (struct sockaddr *)&a, &l), 0);
+	port = ntohs(a.sin_port);
+	settle_before_fork();
+	pid = squat_vsock(port, answer, ns);
+	e = mkstemp(path);
+	UT_ASSERT(e >= 0);
+	unlink(path);
+	saved = dup(2);
+	dup2(e, 2);
+	UT_ASSERT_EQ(listen(s, 16), 0);
+	dup2(saved, 2);
+	close(saved);
+	UT_ASSERT(pread(e, buf, sizeof(buf) - 1, 0) > 0);
+	snprintf(want, sizeof(want), "port %d", port);
+	UT_ASSERT(strstr(buf, want) != NULL);
+	UT_ASSERT(strstr(buf, "VM") != NULL);
+	/* The squatter's listener is not served through ours. */
+	c = client(PEER_IP, port);
+	UT_ASSERT_EQ(select_readable(s, 800), 0);
+	close(c);
+	kill(pid, SIGKILL);
+	UT_ASSERT_EQ(waitpid(pid, &status, 0), pid);
+	close(e);
+}
+
+UTEST(a_vsock_port_held_by_another_user_is_reported)
+{
+	taken_vsock_port(0);
+}
+
+UTEST(a_listener_handed_by_another_user_is_refused)
+{
+	taken_vsock_port(1);
+}

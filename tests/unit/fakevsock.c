@@ -80,6 +80,7 @@ static ino_t ino_of(int fd)
 }
 
 static struct fake *find_ino(int fd, ino_t ino, int create);
+static struct fake *find_ino_locked(ino_t ino, int create);
 
 /* The numbers at the end of an abstract "yfk-..." name, 0 if none. */
 static int name_tail(const struct sockaddr_un *un, socklen_t ul,
@@ -112,24 +113,29 @@ static struct fake *recover(int fd, ino_t ino)
 {
 	struct sockaddr_un un;
 	socklen_t ul = sizeof(un);
-	unsigned int port, pcid, pport;
+	unsigned int port, pcid = 0, pport = 0;
 	struct fake *f;
+	int connected;
 
 	if (orig.getsockname(fd, (struct sockaddr *)&un, &ul) ||
 	    !name_tail(&un, ul, "yfk-L-", &port, NULL))
 		return NULL;
-	f = find_ino(fd, ino, 1);
-	if (!f)
-		return NULL;
-	f->lcid = fake_self_cid;
-	f->lport = port;
 	ul = sizeof(un);
-	if (!orig.getpeername(fd, (struct sockaddr *)&un, &ul) &&
-	    name_tail(&un, ul, "yfk-C-", &pcid, &pport)) {
-		f->pcid = pcid;
-		f->pport = pport;
-		f->connected = 1;
+	connected = !orig.getpeername(fd, (struct sockaddr *)&un, &ul) &&
+		    name_tail(&un, ul, "yfk-C-", &pcid, &pport);
+	/* Filled under the lock: other threads look the table up meanwhile. */
+	pthread_mutex_lock(&lock);
+	f = find_ino_locked(ino, 1);
+	if (f) {
+		f->lcid = fake_self_cid;
+		f->lport = port;
+		if (connected) {
+			f->pcid = pcid;
+			f->pport = pport;
+			f->connected = 1;
+		}
 	}
+	pthread_mutex_unlock(&lock);
 	return f;
 }
 
@@ -146,13 +152,12 @@ static struct fake *find(int fd, int create)
 	return f;
 }
 
-static struct fake *find_ino(int fd, ino_t ino, int create)
+/* Requires lock. */
+static struct fake *find_ino_locked(ino_t ino, int create)
 {
 	struct fake *f = NULL;
 	int i;
 
-	(void)fd;
-	pthread_mutex_lock(&lock);
 	for (i = 0; i < nfakes; i++)	/* newest first: the busy ones */
 		if (fakes[nfakes - 1 - i].ino == ino) {
 			f = &fakes[nfakes - 1 - i];
@@ -163,6 +168,16 @@ static struct fake *find_ino(int fd, ino_t ino, int create)
 		memset(f, 0, sizeof(*f));
 		f->ino = ino;
 	}
+	return f;
+}
+
+static struct fake *find_ino(int fd, ino_t ino, int create)
+{
+	struct fake *f;
+
+	(void)fd;
+	pthread_mutex_lock(&lock);
+	f = find_ino_locked(ino, create);
 	pthread_mutex_unlock(&lock);
 	return f;
 }

@@ -7,8 +7,10 @@
  * would have.
  *
  * Blocking connect: waits for the handshake up to an absolute deadline
- * (YASMIN_CONNECT_TIMEOUT_MS). A signal returns EINTR to the caller; a
- * retried connect() waits for the same attempt, to the same deadline.
+ * (YASMIN_CONNECT_TIMEOUT_MS). A signal returns EINTR to the caller
+ * unless every caught signal has SA_RESTART (then the wait goes on, as
+ * the kernel restarts a TCP connect); a retried connect() waits for the
+ * same attempt, to the same deadline.
  *
  * Non-blocking connect never waits for a timeout:
  *  - a destination known to speak vsock (it did within the TTL) gets the
@@ -28,6 +30,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
@@ -331,6 +334,46 @@ static int wait_handshake(int vfd, const struct timespec *deadline,
 	return fallback_error(err) ? FALLBACK : -err;
 }
 
+/*
+ * A blocking connect() whose wait a signal interrupted: does the program
+ * want EINTR? On TCP the kernel restarts connect() after a handler with
+ * SA_RESTART, so the shim waits on unless some signal is caught without
+ * it (which signal ran is not known here). Handlers of faults (ASan's
+ * SIGSEGV, say) do not count: they do not interrupt a system call.
+ */
+static int wants_eintr(void)
+{
+	struct sigaction sa;
+	int sig;
+
+	for (sig = 1; sig < NSIG; sig++) {
+		if (sig == SIGKILL || sig == SIGSTOP || sig == SIGSEGV ||
+		    sig == SIGBUS || sig == SIGFPE || sig == SIGILL ||
+		    sig == SIGTRAP || sig == SIGSYS)
+			continue;
+		if (sigaction(sig, NULL, &sa))
+			continue;	/* the C library's own */
+		if (!(sa.sa_flags & SA_SIGINFO) &&
+		    (sa.sa_handler == SIG_DFL || sa.sa_handler == SIG_IGN))
+			continue;
+		if (!(sa.sa_flags & SA_RESTART))
+			return 1;
+	}
+	return 0;
+}
+
+/* wait_handshake(), through signals whose handlers have SA_RESTART. */
+static int wait_blocking(int vfd, const struct timespec *deadline,
+			 long domid, uint16_t port)
+{
+	int r;
+
+	while ((r = wait_handshake(vfd, deadline, domid, port, 1)) == -EINTR &&
+	       !wants_eintr())
+		;
+	return r;
+}
+
 /* A connect() after a blocking one was interrupted: same attempt. */
 static int resume(int fd, const struct sockaddr *addr, socklen_t len,
 		  struct yfd *y)
@@ -341,8 +384,7 @@ static int resume(int fd, const struct sockaddr *addr, socklen_t len,
 
 	if (fl >= 0 && (fl & O_NONBLOCK) && poll(&pfd, 1, 0) == 0)
 		return errno = EALREADY, -1;
-	r = wait_handshake(vfd, &y->pend_deadline, y->pend_domid, y->pend_port,
-			   1);
+	r = wait_blocking(vfd, &y->pend_deadline, y->pend_domid, y->pend_port);
 	if (r == -EINTR)
 		return errno = EINTR, -1;
 	y->pend_fd = -1;	/* ours now, not the table's */
@@ -426,7 +468,7 @@ static int vsock_connect(int fd, struct yfd *y, long domid,
 		real.close(vfd);
 		return r;
 	}
-	r = wait_handshake(vfd, &deadline, domid, port, 1);
+	r = wait_blocking(vfd, &deadline, domid, port);
 	if (r == -EINTR) {
 		/* The caller hears of the signal; the attempt goes on. */
 		y->pend_fd = yasmin_hidden_fd(vfd, 1);

@@ -1351,3 +1351,35 @@ UTEST(a_listener_handed_by_another_user_is_refused)
 {
 	taken_vsock_port(1);
 }
+
+/*
+ * Every caught signal has SA_RESTART: a blocking connect() is not
+ * interrupted, as on TCP (the kernel restarts it), and falls back at its
+ * deadline.
+ */
+UTEST(sa_restart_connect_is_not_interrupted)
+{
+	struct sigaction sa = { .sa_handler = on_alrm, .sa_flags = SA_RESTART };
+	struct itimerval it = { .it_interval = { .tv_usec = 20000 },
+				.it_value = { .tv_usec = 20000 } };
+	struct sockaddr_in a;
+	int port = 0, s, c, r, a2;
+	double t0;
+
+	watchdog(15);
+	s = tcp_listener(&port, 0);
+	sigaction(SIGALRM, &sa, NULL);
+	setitimer(ITIMER_REAL, &it, NULL);
+	fake_dead_cid = 10 + 2;
+	a = sin4("127.0.0.10", port);
+	c = socket(AF_INET, SOCK_STREAM, 0);
+	t0 = now_ms();
+	r = connect(c, (struct sockaddr *)&a, sizeof(a));
+	setitimer(ITIMER_REAL, &(struct itimerval){ 0 }, NULL);
+	UT_ASSERT_EQ(r, 0);	/* TCP, at the deadline, no EINTR */
+	UT_ASSERT(!fake_is_vsock(c));
+	UT_ASSERT(now_ms() - t0 < 2000);
+	a2 = accept(s, NULL, NULL);
+	UT_ASSERT(a2 >= 0);
+	ping(c, a2);
+}

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <unistd.h>
 #include <sys/wait.h>
 
@@ -86,11 +87,25 @@ int main(int argc, char **argv)
 		fflush(NULL);
 		pid = fork();
 		if (pid == 0) {
+			/* A group of its own, so what it forks dies with it. */
+			setpgid(0, 0);
 			utest_table[i].fn();
 			exit(0);
 		}
-		if (pid < 0 || waitpid(pid, &status, 0) < 0 ||
-		    !WIFEXITED(status) || WEXITSTATUS(status)) {
+		if (pid > 0) {
+			pid_t group = pid;
+
+			setpgid(pid, pid);
+			if (waitpid(pid, &status, 0) < 0)
+				pid = -1;
+			/*
+			 * Whatever the test forked and left behind (a child
+			 * hung on a lock) goes too: it would hold our stdout
+			 * open and keep whoever reads it waiting.
+			 */
+			kill(-group, SIGKILL);
+		}
+		if (pid < 0 || !WIFEXITED(status) || WEXITSTATUS(status)) {
 			printf("FAIL %s\n", utest_table[i].name);
 			failed++;
 		} else {

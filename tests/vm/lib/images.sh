@@ -10,7 +10,7 @@
 #            scenarios). Rebuilt on every run: it takes a second.
 
 # Debian packages whose files, plus libraries, go into every guest.
-GUEST_PKGS_DEFAULT="iperf3 netpipe-tcp socat wget webfs"
+GUEST_PKGS_DEFAULT="iperf3 netpipe-tcp socat wget webfs nginx curl memcached"
 
 # Modules each image needs, loaded in this order by its init.
 DOM0_MODS="xen-privcmd xen-evtchn xen-gntdev xen-gntalloc xenfs xen-netback bridge vsock"
@@ -27,19 +27,26 @@ XEN_BINS="/usr/lib/xen-4.17/bin/xl /usr/lib/xen-4.17/bin/oxenstored
 
 die() { echo "vm: $*" >&2; exit 2; }
 
-# fetch_deb PKG: download PKG's .deb once into the cache and extract it.
-# Prints the extraction directory.
+# debian_version PKG: the newest version of PKG that a Debian archive
+# offers (not what the host has installed, which may come from elsewhere).
+debian_version() {
+	apt-cache madison "$1" 2>/dev/null |
+		awk -F'|' '$3 ~ /Packages/ { gsub(/ /, "", $2); print $2; exit }'
+}
+
+# fetch_deb PKG [VERSION]: download PKG's .deb (VERSION, or the candidate)
+# once into the cache and extract it. Prints the extraction directory.
 fetch_deb() {
-	local pkg=$1 ver dir
-	ver=$(apt-cache policy "$pkg" 2>/dev/null | sed -n 's/^ *Candidate: //p')
+	local pkg=$1 ver=${2:-} dir deb
+	[ -n "$ver" ] || ver=$(apt-cache policy "$pkg" 2>/dev/null | sed -n 's/^ *Candidate: //p')
 	[ -n "$ver" ] && [ "$ver" != "(none)" ] || die "package $pkg not found (run 'make deps')"
 	dir=$CACHE/pkg/${pkg}_$ver
 	if [ ! -d "$dir" ]; then
 		mkdir -p "$CACHE/debs" "$dir.tmp"
 		(cd "$CACHE/debs" && apt-get download -q "$pkg=$ver" >/dev/null 2>&1) ||
 			die "cannot download $pkg=$ver"
-		dpkg-deb -x "$CACHE/debs/${pkg}_$(echo "$ver" | sed 's/^[0-9]*://')_amd64.deb" "$dir.tmp" ||
-			die "cannot extract $pkg"
+		deb=$(ls "$CACHE/debs/${pkg}_$(echo "$ver" | sed 's/^[0-9]*://')"_*.deb 2>/dev/null | head -n 1)
+		dpkg-deb -x "$deb" "$dir.tmp" || die "cannot extract $pkg"
 		mv "$dir.tmp" "$dir"
 	fi
 	echo "$dir"
@@ -62,14 +69,33 @@ copy_with_libs() {
 	done
 }
 
+# foreign PKG: true when the host's PKG is not Debian's: a version no
+# archive has, and another maintainer than the archive's (an older Debian
+# version that the archive has moved past is still Debian's).
+foreign() {
+	local v
+	v=$(dpkg-query -W -f='${Version}' "$1")
+	apt-cache madison "$1" 2>/dev/null | grep -qF " $v " && return 1
+	[ "$(dpkg-query -W -f='${Maintainer}' "$1")" != \
+		"$(apt-cache show "$1=$(debian_version "$1")" 2>/dev/null | sed -n 's/^Maintainer: //p' | head -n 1)" ]
+}
+
 # copy_pkg ROOT PKG: every file of an installed Debian package plus the
-# libraries of its executables. Installs the package first if needed.
+# libraries of its executables. Installs the package first if needed. A
+# package the host has from another vendor under Debian's name (e.g. a
+# nodejs that Debian's libnode108 conflicts with) comes from Debian's .debs
+# instead (copy_debs), leaving the host's alone.
 copy_pkg() {
 	local root=$1 pkg=$2 f
 	if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed'; then
 		echo "vm: installing $pkg for the guest images" >&2
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$pkg" >&2 ||
 			die "cannot install $pkg"
+	fi
+	if foreign "$pkg"; then
+		echo "vm: the host's $pkg is not Debian's: taking Debian's $pkg $(debian_version "$pkg") from its .debs" >&2
+		copy_debs "$root" "$pkg"
+		return
 	fi
 	dpkg -L "$pkg" | while read -r f; do
 		case $f in /usr/share/doc/*|/usr/share/man/*|/usr/share/info/*) continue ;; esac
@@ -80,6 +106,61 @@ copy_pkg() {
 			mkdir -p "$root$(dirname "$f")"
 			cp -aL "$f" "$root$f"
 		fi
+	done
+}
+
+# copy_debs ROOT PKG: Debian's PKG (the archive's newest version), and every
+# package it depends on that the host lacks, from their .debs, with the
+# libraries of their executables. A dependency the host has contributes its
+# libraries through ldd, as for copy_pkg.
+copy_debs() {
+	local root=$1 todo=$2 done_=" " pkg dir dirs="" libpath="" f lib src d alt dep have
+	while [ -n "$todo" ]; do
+		# shellcheck disable=SC2086 # a list of package names
+		set -- $todo
+		pkg=$1
+		shift
+		todo=$*
+		case $done_ in *" $pkg "*) continue ;; esac
+		done_="$done_$pkg "
+		dir=$(fetch_deb "$pkg" "$(debian_version "$pkg")")
+		dirs="$dirs $dir"
+		[ -d "$dir/usr/lib/x86_64-linux-gnu" ] && libpath="$libpath:$dir/usr/lib/x86_64-linux-gnu"
+		# Each dependency, or alternatives group (a line "|Depends:" joins
+		# the next one): nothing to do when the host has one of them,
+		# else the first real package of the group comes along.
+		alt="" have=0
+		while read -r dep; do
+			case $dep in
+			"|Depends: "*) f=1 ;;
+			"Depends: "*) f=0 ;;
+			*) continue ;;
+			esac
+			dep=${dep#*: }
+			dep=${dep#<}
+			dep=${dep%>}
+			dep=${dep%:any}
+			dpkg-query -W -f='${Status}' "$dep" 2>/dev/null | grep -q 'ok installed' && have=1
+			[ -n "$alt" ] || [ -z "$(debian_version "$dep")" ] || alt=$dep
+			[ "$f" = 1 ] && continue
+			[ "$have" = 1 ] || [ -z "$alt" ] || todo="$todo $alt"
+			alt="" have=0
+		done < <(apt-cache depends "$pkg=$(debian_version "$pkg")" 2>/dev/null | sed 's/^ *//')
+	done
+	for dir in $dirs; do
+		(cd "$dir" && find . ! -type d) | sed 's,^\.,,' | while read -r f; do
+			case $f in /usr/share/doc/*|/usr/share/man/*|/usr/share/info/*|/usr/share/lintian/*) continue ;; esac
+			mkdir -p "$root$(dirname "$f")"
+			cp -a "$dir$f" "$root$f"
+			[ -f "$dir$f" ] && [ ! -L "$dir$f" ] && file "$dir$f" | grep -q ELF || continue
+			LD_LIBRARY_PATH=${libpath#:} ldd "$dir$f" 2>/dev/null | grep -o '/[^ ]*' | while read -r src; do
+				lib=$src
+				for d in $dirs; do lib=${lib#"$d"}; done
+				[ -e "$root$lib" ] && continue
+				mkdir -p "$root$(dirname "$lib")"
+				cp -L "$src" "$root$lib"
+			done
+		done
 	done
 }
 
@@ -150,11 +231,13 @@ prepare_inputs() {
 
 # build_bases: make (or reuse) the cached base images. Sets IMG.
 build_bases() {
-	local key pkgs
+	local key pkgs p
 	pkgs="$GUEST_PKGS_DEFAULT $EXTRA_PKGS"
 	key=$( {
 		echo "$KVER" "$KPKG" "$XPKG" "$pkgs" "$DOM0_MODS" "$GUEST_MODS" "$XEN_BINS"
 		dpkg-query -W busybox-static xen-utils-4.17 libc6 $pkgs 2>/dev/null
+		# What copy_debs would take (a host's non-Debian package).
+		for p in $pkgs; do echo "$p $(debian_version "$p")"; done
 		cat "$HARNESS/lib/images.sh"
 	} | sha256sum | cut -c1-16)
 	IMG=$CACHE/img/$key

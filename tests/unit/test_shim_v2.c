@@ -1154,6 +1154,18 @@ UTEST(dup2_onto_the_fd_directory_fd_moves_it)
 	close(d);
 }
 
+/* @s is readable, and a blocking accept() fails at once with ECONNABORTED. */
+static void accept_is_aborted(int s)
+{
+	double t0;
+
+	UT_ASSERT_EQ(select_readable(s, 3000), 1);
+	t0 = now_ms();
+	UT_ASSERT_EQ(accept(s, NULL, NULL), -1);
+	UT_ASSERT_EQ(errno, ECONNABORTED);
+	UT_ASSERT(now_ms() - t0 < 1000);
+}
+
 /*
  * A doorbell with no vsock connection behind it (a domain not in the map,
  * or a local client from the doorbell's address): a blocking accept()
@@ -1164,8 +1176,7 @@ UTEST(an_empty_doorbell_does_not_block_accept)
 {
 	struct timeval tv = { .tv_sec = 2 };
 	struct sockaddr_in src = sin4("127.89.83.77", 0), dst;
-	int port = 0, s, c, r, t, a;
-	double t0;
+	int port = 0, s, c, t, a;
 	char b;
 
 	watchdog(20);
@@ -1173,12 +1184,7 @@ UTEST(an_empty_doorbell_does_not_block_accept)
 	UT_ASSERT_EQ(setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
 	/* A VM the map does not list. */
 	c = raw_vsock_client(77 + 2, port);
-	UT_ASSERT_EQ(select_readable(s, 3000), 1);
-	t0 = now_ms();
-	r = accept(s, NULL, NULL);
-	UT_ASSERT_EQ(r, -1);
-	UT_ASSERT_EQ(errno, ECONNABORTED);
-	UT_ASSERT(now_ms() - t0 < 1000);
+	accept_is_aborted(s);
 	UT_ASSERT(wait_readable(c, 3000) == 1);
 	UT_ASSERT(read(c, &b, 1) <= 0);		/* closed by the shim */
 	/* A local client from the doorbell's address. */
@@ -1186,12 +1192,7 @@ UTEST(an_empty_doorbell_does_not_block_accept)
 	UT_ASSERT_EQ(bind(t, (struct sockaddr *)&src, sizeof(src)), 0);
 	dst = sin4("127.0.0.1", port);
 	UT_ASSERT_EQ(connect(t, (struct sockaddr *)&dst, sizeof(dst)), 0);
-	UT_ASSERT_EQ(select_readable(s, 3000), 1);
-	t0 = now_ms();
-	r = accept(s, NULL, NULL);
-	UT_ASSERT_EQ(r, -1);
-	UT_ASSERT_EQ(errno, ECONNABORTED);
-	UT_ASSERT(now_ms() - t0 < 1000);
+	accept_is_aborted(s);
 	/* One with a TCP client queued behind it: that client. */
 	t = socket(AF_INET, SOCK_STREAM, 0);
 	UT_ASSERT_EQ(bind(t, (struct sockaddr *)&src, sizeof(src)), 0);

@@ -261,25 +261,6 @@ HIDDEN void yasmin_listen_atfork(int phase)
 	pthread_mutex_unlock(&reg_lock);
 }
 
-/* Does any fd of this process still name the socket @ino? */
-static int ino_alive(ino_t ino)
-{
-	int *fds, n, i, found = 0;
-	struct stat st;
-
-	fds = yasmin_fd_list(&n);
-	if (!fds)
-		return 1;	/* cannot tell: keep it */
-	for (i = 0; i < n && !found; i++)
-		/* A raw fstat: it only looks, it does not use the fd, and a
-		 * race checker must not take it for a use. */
-		if (!syscall(SYS_fstat, fds[i], &st) && S_ISSOCK(st.st_mode) &&
-		    st.st_ino == ino)
-			found = 1;
-	free(fds);
-	return found;
-}
-
 /*
  * Which of the sockets @inos (@n of them) some fd of this process still
  * names, in @alive: one look at every fd, however many listeners.
@@ -292,7 +273,8 @@ static void inos_alive(const ino_t *inos, int n, char *alive)
 	fds = yasmin_fd_list(&nfd);
 	memset(alive, !fds, n);		/* cannot tell: keep them */
 	for (i = 0; fds && i < nfd; i++) {
-		/* A raw fstat, as in ino_alive. */
+		/* A raw fstat: it only looks, it does not use the fd, and
+		 * a race checker must not take it for a use. */
 		if (syscall(SYS_fstat, fds[i], &st) || !S_ISSOCK(st.st_mode))
 			continue;
 		for (k = 0; k < n; k++)
@@ -300,6 +282,15 @@ static void inos_alive(const ino_t *inos, int n, char *alive)
 				alive[k] = 1;
 	}
 	free(fds);
+}
+
+/* Does any fd of this process still name the socket @ino? */
+static int ino_alive(ino_t ino)
+{
+	char alive;
+
+	inos_alive(&ino, 1, &alive);
+	return alive;
 }
 
 static void wake_helper(void)

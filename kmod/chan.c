@@ -20,29 +20,54 @@
 #include "yasmin.h"
 
 /*
- * An event means the peer moved an index we wait on. One that moved
- * neither is spurious: telling the event core so makes it delay this
+ * An event means the peer moved an index we wait on forward. One that
+ * moved neither is spurious: telling the event core so makes it delay this
  * channel's next upcall, so a peer that spins on notify alone cannot keep
- * this vCPU busy (lateeoi, as XSA-332's fix does for the PV backends). A
- * peer that also moves an index with every event is not caught here; it
- * pays a ring update per event, and each costs us one wakeup. The sleeper
- * is woken either way, so a misjudged event can only cost time.
+ * this vCPU busy (lateeoi, as XSA-332's fix does for the PV backends).
+ * Only forward moves count, and only as far as an honest peer could move:
+ * prod up to a ring ahead of what the reader has taken, cons up to what we
+ * produced. A peer that toggles an index back and forth, or writes
+ * garbage into it, gets at most one counted event per real step; one that
+ * really moves an index with every event pays a ring update (bytes of
+ * data, or reading ours) per event. The sleeper is woken either way, so a
+ * misjudged event can only cost time.
  */
+/*
+ * Did an index move from *@seen to @now, forward, and to where an honest
+ * peer could have put it, [@floor, @limit]? *@seen is the value seen at
+ * the last event, so it may lag behind @floor after traffic that needed
+ * no events; the arc from it forward still ends at @limit.
+ */
+static bool yasmin_moved_forward(u32 *seen, u32 now, u32 floor, u32 limit)
+{
+	if (now - floor > limit - floor)
+		return false;
+	if (now == *seen || now - *seen > limit - *seen)
+		return false;
+	*seen = now;
+	return true;
+}
+
 static irqreturn_t yasmin_chan_irq(int irq, void *dev)
 {
 	struct yasmin_conn *c = dev;
 	struct yasmin_chan *ch = &c->chan;
+	u32 rx_cons = READ_ONCE(ch->rx_cons_val);
+	u32 tx_prod = READ_ONCE(ch->tx_prod_val);
 	u32 prod = READ_ONCE(ch->rx_prod->prod);
 	u32 cons = READ_ONCE(ch->tx_cons->cons);
 	unsigned int eoi = 0;
+	bool rx, tx;
 
 	yasmin_stat_add(YASMIN_STAT_EVENTS_RECEIVED, 1);
-	if (prod == ch->irq_rx_prod && cons == ch->irq_tx_cons) {
+	rx = yasmin_moved_forward(&ch->irq_rx_prod, prod, rx_cons,
+				  rx_cons + ch->rx.size);
+	tx = yasmin_moved_forward(&ch->irq_tx_cons, cons, tx_prod - ch->tx.size,
+				  tx_prod);
+	if (!rx && !tx) {
 		eoi = XEN_EOI_FLAG_SPURIOUS;
 		yasmin_stat_add(YASMIN_STAT_EVENTS_SPURIOUS, 1);
 	}
-	ch->irq_rx_prod = prod;
-	ch->irq_tx_cons = cons;
 	yasmin_wake(sk_vsock(c->vsk));
 	xen_irq_lateeoi(irq, eoi);
 	return IRQ_HANDLED;
@@ -77,19 +102,32 @@ static void yasmin_chan_set_rings(struct yasmin_chan *ch, void **c2a,
 }
 
 /*
- * Every socket costs an event channel, and a guest has few (1023 by
- * default, shared with netfront, blkfront and the vCPUs): sockets may use
- * max_evtchns of them. Control channels are not counted against it.
+ * Every connection costs an event channel, and a guest has few (1023 by
+ * default, shared with netfront, blkfront and the vCPUs): the data
+ * channels of all sockets together may hold max_evtchns of them. The one
+ * control channel per peer comes on top and is not charged here. Charged
+ * before the channel exists, so racing connects cannot overshoot.
  */
-static int yasmin_evtchn_budget(domid_t peer)
+static atomic_t yasmin_data_evtchns = ATOMIC_INIT(0);
+
+static int yasmin_evtchn_charge(struct yasmin_chan *ch, domid_t peer)
 {
-	if (atomic64_read(&yasmin_stats[YASMIN_STAT_EVTCHNS]) <
-	    yasmin_max_evtchns)
+	if (atomic_inc_return(&yasmin_data_evtchns) <= yasmin_max_evtchns) {
+		ch->evtchn_charged = true;
 		return 0;
+	}
+	atomic_dec(&yasmin_data_evtchns);
 	yasmin_stat_add(YASMIN_STAT_REFUSED, 1);
 	pr_warn_ratelimited("a connection with domain %u would pass max_evtchns=%u; refused\n",
 			    peer, yasmin_max_evtchns);
 	return -ENOBUFS;
+}
+
+static void yasmin_evtchn_uncharge(struct yasmin_chan *ch)
+{
+	if (ch->evtchn_charged)
+		atomic_dec(&yasmin_data_evtchns);
+	ch->evtchn_charged = false;
 }
 
 /*
@@ -107,14 +145,16 @@ int yasmin_chan_init_connector(struct yasmin_conn *c, struct yasmin_peer *p,
 
 	ch->connector = true;
 	ch->order = order;
-	err = yasmin_evtchn_budget(peer);
+	err = yasmin_evtchn_charge(ch, peer);
 	if (err)
 		return err;
 	err = yasmin_grant_area_init(&ch->local,
 				     YASMIN_INTF_PAGES + 2 * npages, peer,
 				     c->id, &p->grants);
-	if (err)
+	if (err) {
+		yasmin_evtchn_uncharge(ch);
 		return err == -ENOSPC ? -ENOBUFS : err;
+	}
 
 	ch->intf = ch->local.va[0];
 	ch->intf->magic = YASMIN_DATA_MAGIC;
@@ -130,6 +170,7 @@ int yasmin_chan_init_connector(struct yasmin_conn *c, struct yasmin_peer *p,
 					 "yasmin-data", c);
 	if (err) {
 		yasmin_grant_area_uninit(&ch->local, c->id);
+		yasmin_evtchn_uncharge(ch);
 		return err;
 	}
 	msg->ring_order = order;
@@ -164,13 +205,13 @@ int yasmin_chan_init_acceptor(struct yasmin_conn *c, domid_t peer,
 		return -EINVAL;
 	ch->connector = false;
 	ch->order = order;
-	err = yasmin_evtchn_budget(peer);
+	err = yasmin_evtchn_charge(ch, peer);
 	if (err)
 		return err;
 	err = yasmin_map_area_init(&ch->intf_map, peer, intf_refs,
 				   YASMIN_INTF_PAGES);
 	if (err)
-		return err;
+		goto fail_charge;
 	ch->intf = ch->intf_map.va[0];
 	if (READ_ONCE(ch->intf->magic) != YASMIN_DATA_MAGIC ||
 	    READ_ONCE(ch->intf->version) != YASMIN_PROTO_VERSION ||
@@ -211,6 +252,8 @@ fail_rings:
 fail_intf:
 	yasmin_map_area_uninit(&ch->intf_map);
 	ch->intf = NULL;
+fail_charge:
+	yasmin_evtchn_uncharge(ch);
 	return err;
 }
 
@@ -266,6 +309,7 @@ void yasmin_chan_uninit(struct yasmin_conn *c)
 		return;
 	ch->up = false;
 	yasmin_evtchn_uninit(&ch->ev, c);
+	yasmin_evtchn_uncharge(ch);
 	if (ch->connector) {
 		yasmin_grant_area_uninit(&ch->local, c->id);
 	} else {

@@ -41,6 +41,7 @@ extern unsigned int yasmin_busy_poll_us;
 extern unsigned int yasmin_max_grants;
 extern unsigned int yasmin_max_peer_maps;
 extern unsigned int yasmin_max_peer_grants;
+extern unsigned int yasmin_max_peer_lingering;
 extern unsigned int yasmin_max_maps;
 extern unsigned int yasmin_max_peer_conns;
 extern unsigned int yasmin_max_evtchns;
@@ -113,6 +114,7 @@ void yasmin_linger_reap(domid_t peer, u32 tag);
 void yasmin_linger_reap_all(void);
 void yasmin_linger_reap_peer(domid_t peer);
 bool yasmin_linger_holds(domid_t peer, u32 tag);
+unsigned int yasmin_linger_count(domid_t peer);
 void yasmin_linger_init(void);
 void yasmin_linger_uninit(void);
 
@@ -235,6 +237,7 @@ void yasmin_ctrl_uninit(void);
 struct yasmin_chan {
 	bool up;
 	bool connector;
+	bool evtchn_charged;	/* holds one of max_evtchns (chan.c) */
 	u32 order;		/* of the rings in use (offered until ACCEPT) */
 	struct yasmin_grant_area local;		/* connector's memory */
 	struct yasmin_map_area intf_map;	/* acceptor's mappings */
@@ -248,8 +251,8 @@ struct yasmin_chan {
 	u32 tx_prod_val;			/* private copies */
 	u32 rx_cons_val;
 	struct yasmin_evtchn ev;
-	/* Indices seen by the last event: an event that changes neither is
-	 * spurious. Touched only by the interrupt handler.
+	/* Indices seen by the last event: an event that moves neither
+	 * forward is spurious. Touched only by the interrupt handler.
 	 */
 	u32 irq_rx_prod;
 	u32 irq_tx_cons;

@@ -69,7 +69,7 @@ static void yasmin_grants_unreserve(struct yasmin_grant_area *a,
 int yasmin_grant_area_init(struct yasmin_grant_area *a, unsigned int nr,
 			   domid_t peer, u32 tag, atomic_t *charge)
 {
-	unsigned int i;
+	unsigned int i, lingering;
 	int ref;
 
 	a->peer = peer;
@@ -98,6 +98,22 @@ int yasmin_grant_area_init(struct yasmin_grant_area *a, unsigned int nr,
 			pr_warn_ratelimited("%u more grants for domain %u would pass max_peer_grants=%u (%u lingering module-wide); refused\n",
 					    nr, peer, yasmin_max_peer_grants,
 					    (unsigned int)atomic64_read(&yasmin_stats[YASMIN_STAT_GRANTS_LINGERING]));
+			return -ENOBUFS;
+		}
+	}
+	/*
+	 * A peer that keeps what we let go mapped is not given more: past
+	 * max_peer_lingering it gets no new connection until it unmaps.
+	 */
+	if (charge && yasmin_linger_count(peer) >= yasmin_max_peer_lingering) {
+		yasmin_linger_reap_peer(peer);
+		lingering = yasmin_linger_count(peer);
+		if (lingering >= yasmin_max_peer_lingering) {
+			yasmin_grants_unreserve(a, nr);
+			yasmin_stat_add(YASMIN_STAT_REFUSED, 1);
+			pr_warn_ratelimited("domain %u still maps %u pages of closed connections, max_peer_lingering=%u; refused until it lets go\n",
+					    peer, lingering,
+					    yasmin_max_peer_lingering);
 			return -ENOBUFS;
 		}
 	}

@@ -150,6 +150,20 @@ bool yasmin_linger_holds(domid_t peer, u32 tag)
 	return found;
 }
 
+/* How many of our pages @peer still maps after we let go of them. */
+unsigned int yasmin_linger_count(domid_t peer)
+{
+	struct yasmin_linger *l;
+	unsigned int n = 0;
+
+	spin_lock(&yasmin_linger_lock);
+	list_for_each_entry(l, &yasmin_lingering, node)
+		if (l->area.peer == peer)
+			n += l->area.nr;
+	spin_unlock(&yasmin_linger_lock);
+	return n;
+}
+
 static void yasmin_linger_work(struct work_struct *work)
 {
 	bool more;

@@ -45,6 +45,11 @@ module_param_named(max_peer_grants, yasmin_max_peer_grants, uint, 0444);
 MODULE_PARM_DESC(max_peer_grants,
 		 "most grant entries our connections to one peer domain may hold, live or lingering (default 0: max_grants)");
 
+unsigned int yasmin_max_peer_lingering;
+module_param_named(max_peer_lingering, yasmin_max_peer_lingering, uint, 0444);
+MODULE_PARM_DESC(max_peer_lingering,
+		 "most pages of closed connections one peer domain may keep mapped before new connections to it are refused (default 0: an eighth of max_grants)");
+
 unsigned int yasmin_max_maps;
 module_param_named(max_maps, yasmin_max_maps, uint, 0444);
 MODULE_PARM_DESC(max_maps,
@@ -76,6 +81,13 @@ static void yasmin_size_budgets(void)
 	 */
 	if (!yasmin_max_peer_grants)
 		yasmin_max_peer_grants = yasmin_max_grants;
+	/*
+	 * What a peer keeps mapped after we let go is up to the peer, not to
+	 * our users: one that never unmaps may pin this much, and no more,
+	 * of what the other peers could use.
+	 */
+	if (!yasmin_max_peer_lingering)
+		yasmin_max_peer_lingering = yasmin_max_grants / 8;
 	if (!yasmin_max_maps)
 		yasmin_max_maps = min_t(unsigned long, totalram_pages() / 4,
 					UINT_MAX);

@@ -30,6 +30,10 @@
  *                    unbound ports) and never consume its ring.
  *   evtchn-storm     notify the control (-r ctrl), a data (-r data, to
  *                    -p PORT) or both (-r both) event channels flat out.
+ *   pin              accept each of the victim's connects (it connects to
+ *                    us), taking all the pages it offers, and never unmap
+ *                    them, not even after it closes: -n connections or -t
+ *                    seconds, then hold them -H seconds more.
  *   xs-garbage       write garbage into every key of both rendezvous
  *                    directories of the pair, -n rounds, then remove it;
  *                    with -3 DOMID check that the pairs of DOMID are out of
@@ -1004,6 +1008,47 @@ static void mode_fill(void)
 	sleep(hold);
 }
 
+/* ---- pin ---- */
+
+/*
+ * Every page the victim lets go stays mapped here: its grants linger.
+ * It must stop giving us new connections at its max_peer_lingering, and
+ * get every page back when we exit (gntdev unmaps what a process held).
+ */
+static void mode_pin(void)
+{
+	double t0 = now(), end = t0 + secs;
+	unsigned long conns = 0, pages = 0, closed = 0;
+	unsigned int i;
+
+	while (now() < end && (count < 0 || (long)conns < count)) {
+		keep_session();
+		pump(true);
+		for (i = 0; i < MAX_CHANS; i++) {
+			struct chan *ch = &chans[i];
+
+			/* pattern marks a channel already counted */
+			if (!ch->used || ch->pattern)
+				continue;
+			ch->pattern = 1;
+			conns++;
+			pages += YASMIN_INTF_PAGES + ch->nring;
+		}
+		drain_events(20);
+	}
+	for (i = 0; i < MAX_CHANS; i++)
+		closed += chans[i].used && chans[i].state == CH_GONE;
+	printf("hostile: pin conns=%lu pages_pinned=%lu closed_by_victim=%lu secs=%.1f hold=%u\n",
+	       conns, pages, closed, now() - t0, hold);
+	fflush(stdout);
+	end = now() + hold;
+	while (now() < end) {
+		keep_session();
+		pump(false);
+		drain_events(100);
+	}
+}
+
 /* ---- evtchn-storm ---- */
 
 static void mode_storm(void)
@@ -1148,7 +1193,7 @@ static void usage(const char *why)
 		"MODE: corrupt-indices (-r acceptor|accept-lie|connector|ctrl)\n"
 		"      bogus-connect\n"
 		"      connect-flood request-churn ctrl-fill\n"
-		"      evtchn-storm (-r ctrl|data|both) xs-garbage\n"
+		"      evtchn-storm (-r ctrl|data|both) pin xs-garbage\n"
 		"Exit: 0 attack ran, 2 usage, 3 setup failed.\n");
 	exit(EXIT_USAGE);
 }
@@ -1261,6 +1306,8 @@ int main(int argc, char **argv)
 		if (!port)
 			usage("connect-flood needs -p PORT");
 		mode_flood();
+	} else if (!strcmp(mode, "pin")) {
+		mode_pin();
 	} else if (!strcmp(mode, "request-churn")) {
 		mode_churn();
 	} else if (!strcmp(mode, "ctrl-fill")) {

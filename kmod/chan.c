@@ -20,54 +20,48 @@
 #include "yasmin.h"
 
 /*
- * An event means the peer moved an index we wait on forward. One that
- * moved neither is spurious: telling the event core so makes it delay this
- * channel's next upcall, so a peer that spins on notify alone cannot keep
- * this vCPU busy (lateeoi, as XSA-332's fix does for the PV backends).
- * Only forward moves count, and only as far as an honest peer could move:
- * prod up to a ring ahead of what the reader has taken, cons up to what we
- * produced. A peer that toggles an index back and forth, or writes
- * garbage into it, gets at most one counted event per real step; one that
- * really moves an index with every event pays a ring update (bytes of
- * data, or reading ours) per event. The sleeper is woken either way, so a
- * misjudged event can only cost time.
+ * An honest peer notifies only to answer a request of ours: it takes our
+ * want_data or want_space flag (xchg) and sends one event. So an event
+ * counts when we asked (the private flag yasmin_chan_want_data() or
+ * _want_space() raised) and the ring now shows what we asked for: data
+ * past our cons, or room behind our prod. Any other event is spurious:
+ * telling the event core so makes it delay this channel's next upcall, so
+ * a peer that spins on notify, or moves an index with every event, or
+ * toggles one back and forth, cannot keep this vCPU busy (lateeoi, as
+ * XSA-332's fix does for the PV backends): it gets at most one counted
+ * event per request, and requests come only from our own sleeping users.
+ * The sleeper is woken either way, so a misjudged event only costs time,
+ * and only after two in a row. The indices are compared with our own
+ * current positions, never with a snapshot that could go stale.
  */
-/*
- * Did an index move from *@seen to @now, forward, and to where an honest
- * peer could have put it, [@floor, @limit]? *@seen is the value seen at
- * the last event, so it may lag behind @floor after traffic that needed
- * no events; the arc from it forward still ends at @limit.
- */
-static bool yasmin_moved_forward(u32 *seen, u32 now, u32 floor, u32 limit)
-{
-	if (now - floor > limit - floor)
-		return false;
-	if (now == *seen || now - *seen > limit - *seen)
-		return false;
-	*seen = now;
-	return true;
-}
-
 static irqreturn_t yasmin_chan_irq(int irq, void *dev)
 {
 	struct yasmin_conn *c = dev;
 	struct yasmin_chan *ch = &c->chan;
-	u32 rx_cons = READ_ONCE(ch->rx_cons_val);
-	u32 tx_prod = READ_ONCE(ch->tx_prod_val);
-	u32 prod = READ_ONCE(ch->rx_prod->prod);
-	u32 cons = READ_ONCE(ch->tx_cons->cons);
-	unsigned int eoi = 0;
-	bool rx, tx;
+	unsigned int eoi = XEN_EOI_FLAG_SPURIOUS;
+	u32 size, idx;
 
 	yasmin_stat_add(YASMIN_STAT_EVENTS_RECEIVED, 1);
-	rx = yasmin_moved_forward(&ch->irq_rx_prod, prod, rx_cons,
-				  rx_cons + ch->rx.size);
-	tx = yasmin_moved_forward(&ch->irq_tx_cons, cons, tx_prod - ch->tx.size,
-				  tx_prod);
-	if (!rx && !tx) {
-		eoi = XEN_EOI_FLAG_SPURIOUS;
-		yasmin_stat_add(YASMIN_STAT_EVENTS_SPURIOUS, 1);
+	if (READ_ONCE(ch->asked_data)) {
+		idx = READ_ONCE(ch->rx_prod->prod);
+		size = READ_ONCE(ch->rx.size);
+		/* data: prod in (cons, cons + size] */
+		if (idx - READ_ONCE(ch->rx_cons_val) - 1 < size) {
+			WRITE_ONCE(ch->asked_data, false);
+			eoi = 0;
+		}
 	}
+	if (READ_ONCE(ch->asked_space)) {
+		idx = READ_ONCE(ch->tx_cons->cons);
+		size = READ_ONCE(ch->tx.size);
+		/* room: cons in [prod - size + 1, prod] */
+		if (READ_ONCE(ch->tx_prod_val) - idx < size) {
+			WRITE_ONCE(ch->asked_space, false);
+			eoi = 0;
+		}
+	}
+	if (eoi)
+		yasmin_stat_add(YASMIN_STAT_EVENTS_SPURIOUS, 1);
 	yasmin_wake(sk_vsock(c->vsk));
 	xen_irq_lateeoi(irq, eoi);
 	return IRQ_HANDLED;
@@ -97,8 +91,8 @@ static void yasmin_chan_set_rings(struct yasmin_chan *ch, void **c2a,
 	}
 	ch->tx_prod_val = 0;
 	ch->rx_cons_val = 0;
-	ch->irq_rx_prod = 0;
-	ch->irq_tx_cons = 0;
+	ch->asked_data = false;
+	ch->asked_space = false;
 }
 
 /*
@@ -288,8 +282,8 @@ int yasmin_chan_accepted(struct yasmin_conn *c, u32 order)
 	 * index pointers and its own snapshots meanwhile.
 	 */
 	ch->order = order;
-	ch->tx.size = yasmin_ring_order_bytes(order);
-	ch->rx.size = ch->tx.size;
+	WRITE_ONCE(ch->tx.size, yasmin_ring_order_bytes(order));
+	WRITE_ONCE(ch->rx.size, ch->tx.size);
 	ch->tx.pages = &ch->local.va[YASMIN_INTF_PAGES];
 	ch->rx.pages = &ch->local.va[a2c];
 	return 0;

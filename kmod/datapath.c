@@ -105,7 +105,7 @@ ssize_t yasmin_chan_enqueue(struct yasmin_conn *c, struct msghdr *msg,
 		 * yasmin_chan_dequeue() after the consumer reads prod.
 		 */
 		virt_wmb();
-		ch->tx_prod_val += got;
+		WRITE_ONCE(ch->tx_prod_val, ch->tx_prod_val + got);
 		WRITE_ONCE(ch->tx_prod->prod, ch->tx_prod_val);
 		copied += got;
 
@@ -165,7 +165,7 @@ ssize_t yasmin_chan_dequeue(struct yasmin_conn *c, struct msghdr *msg,
 		 * producer reads cons.
 		 */
 		virt_mb();
-		ch->rx_cons_val += got;
+		WRITE_ONCE(ch->rx_cons_val, ch->rx_cons_val + got);
 		WRITE_ONCE(ch->rx_cons->cons, ch->rx_cons_val);
 		copied += got;
 
@@ -231,6 +231,12 @@ bool yasmin_chan_want_data(struct yasmin_conn *c, size_t target)
 		return true;
 	if (!ch->up)
 		return false;
+	WRITE_ONCE(ch->asked_data, true);
+	/*
+	 * Asked before the flag the peer answers: pairs with the event's
+	 * delivery, after which yasmin_chan_irq() reads asked_data.
+	 */
+	virt_wmb();
 	WRITE_ONCE(ch->rx_cons->want_data, YASMIN_NOTIFY_ON);
 	/*
 	 * The flag before re-reading prod; pairs with the virt_mb() in
@@ -251,6 +257,9 @@ bool yasmin_chan_want_space(struct yasmin_conn *c)
 		return true;
 	if (!ch->up)
 		return false;
+	WRITE_ONCE(ch->asked_space, true);
+	/* As in yasmin_chan_want_data(). */
+	virt_wmb();
 	WRITE_ONCE(ch->tx_prod->want_space, YASMIN_NOTIFY_ON);
 	/*
 	 * The flag before re-reading cons; pairs with the virt_mb() in

@@ -251,11 +251,12 @@ struct yasmin_chan {
 	u32 tx_prod_val;			/* private copies */
 	u32 rx_cons_val;
 	struct yasmin_evtchn ev;
-	/* Indices seen by the last event: an event that moves neither
-	 * forward is spurious. Touched only by the interrupt handler.
+	/* We asked the peer for an event (want_data, want_space) and none
+	 * has answered yet; set by readers and writers, cleared by the
+	 * interrupt handler when an event answers (chan.c).
 	 */
-	u32 irq_rx_prod;
-	u32 irq_tx_cons;
+	bool asked_data;
+	bool asked_space;
 };
 
 /* conn.c: transport state of one vsock socket (vsk->trans). */

@@ -43,7 +43,7 @@ MODULE_PARM_DESC(max_peer_maps,
 unsigned int yasmin_max_peer_grants;
 module_param_named(max_peer_grants, yasmin_max_peer_grants, uint, 0444);
 MODULE_PARM_DESC(max_peer_grants,
-		 "most grant entries our connections to one peer domain may hold, live or lingering (default 0: max_grants)");
+		 "most grant entries our connections to one peer domain may hold, live or lingering (default 0: max_grants less a sixteenth, kept for the other peers)");
 
 unsigned int yasmin_max_peer_lingering;
 module_param_named(max_peer_lingering, yasmin_max_peer_lingering, uint, 0444);
@@ -75,12 +75,13 @@ static void yasmin_size_budgets(void)
 		yasmin_max_grants = entries - min(entries / 2,
 						  max(entries / 8, 4096u));
 	/*
-	 * One peer may use all of the module-wide caps unless told otherwise:
-	 * the kernel's own vsock_test opens 100 connections to one peer at
-	 * once (25,800 grants and maps at 512 KiB rings).
+	 * One peer may use nearly all of the module-wide caps: the kernel's
+	 * own vsock_test opens 100 connections to one peer at once (25,800
+	 * grants and maps at 512 KiB rings). A sixteenth of the grants stays
+	 * for the other peers, even if one pins all it was given.
 	 */
 	if (!yasmin_max_peer_grants)
-		yasmin_max_peer_grants = yasmin_max_grants;
+		yasmin_max_peer_grants = yasmin_max_grants - yasmin_max_grants / 16;
 	/*
 	 * What a peer keeps mapped after we let go is up to the peer, not to
 	 * our users: one that never unmaps may pin this much, and no more,
@@ -162,9 +163,10 @@ static int __init yasmin_init(void)
 			pr_err("vsock_core_register failed: %d\n", err);
 		goto err_xs;
 	}
-	pr_info("loaded: domain %u, vsock CID %u, default ring %u KiB, max_grants %u, max_peer_grants %u, max_maps %u, max_peer_maps %u, max_peer_conns %u, max_evtchns %u\n",
+	pr_info("loaded: domain %u, vsock CID %u, default ring %u KiB, max_grants %u, max_peer_grants %u, max_peer_lingering %u, max_maps %u, max_peer_maps %u, max_peer_conns %u, max_evtchns %u\n",
 		yasmin_self, yasmin_domid_to_cid(yasmin_self), yasmin_ring_kb,
-		yasmin_max_grants, yasmin_max_peer_grants, yasmin_max_maps,
+		yasmin_max_grants, yasmin_max_peer_grants,
+		yasmin_max_peer_lingering, yasmin_max_maps,
 		yasmin_max_peer_maps, yasmin_max_peer_conns,
 		yasmin_max_evtchns);
 	return 0;

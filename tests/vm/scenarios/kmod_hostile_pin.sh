@@ -5,12 +5,18 @@
 # guest1 (they linger): guest1 must stop connecting to guest2 once guest2
 # pins max_peer_lingering pages (ENOBUFS, logged), so that guest2 cannot
 # use up the grants guest1's other peers need; guest3's transfers go on,
-# and a new connection to guest3 still fits. When the attacker exits,
-# every page comes back.
+# and a new connection to guest3 still fits. Then guest1 holds as many
+# connections to guest2 at once as it may (max_peer_grants) and closes
+# them all: guest2 pins all of those, and the sixteenth of max_grants kept
+# for other peers still carries guest1's connections to guest3. When the
+# attacker exits, every page comes back.
 . /harness/scenarios/hostile.inc
 hostile_setup
 
 cap=$(g1 'cat /sys/module/yasmin/parameters/max_peer_lingering')
+max_grants=$(g1 'cat /sys/module/yasmin/parameters/max_grants')
+max_peer=$(g1 'cat /sys/module/yasmin/parameters/max_peer_grants')
+assert_eq "$(g1 yasmin-stat grants_lingering)" 0 "guest1 pages lingering before the attack"
 ring_kb=$(g1 'cat /sys/module/yasmin/parameters/ring_kb')
 # 2 interface pages and two rings of ring_kb each
 per_conn=$(( 2 + 2 * ring_kb / 4 ))
@@ -40,12 +46,42 @@ g1 "yasmin-xfer -c $G3_CID -p 7400 -n 8M -P 8"
 # only this server: guest3's honest loop keeps running
 g3 'kill $(cat /tmp/pin-s.pid); true'
 
+step "guest2 lets go; then guest1 holds all it may to guest2 at once, 120 connections, and closes them"
+hostile_kill
+g1 'i=0; until [ "$(yasmin-stat grants_lingering)" = 0 ] || [ $i -ge 50 ]; do sleep 0.1; i=$((i + 1)); done'
+assert_eq "$(g1 yasmin-stat grants_lingering)" 0 "guest1 pages lingering once guest2 let go"
+hostile_run -t 600 -n 100000 -H 600 pin
+sleep 2
+# one at a time (the attacker maps each in user space): each connect is
+# held, or refused, before the next starts
+g1 -t 900 "i=0; while [ \$i -lt 120 ]; do n=\$(yasmin-stat sockets); socat -u EXEC:'sleep 600' VSOCK-CONNECT:$G2_CID:7301 > /tmp/pinc-\$i.log 2>&1 & j=0; until [ \$(yasmin-stat sockets) -gt \$n ] || [ -s /tmp/pinc-\$i.log ] || [ \$j -ge 100 ]; do sleep 0.1; j=\$((j + 1)); done; i=\$((i + 1)); done"
+held=$(g1 yasmin-stat sockets)
+refused=$(g1 'cat /tmp/pinc-*.log | grep -c "No buffer space"')
+echo "guest1: $held connections held to guest2, $refused refused; grants $(g1 yasmin-stat grants)"
+[ "$refused" -ge 1 ] || fail "all 120 connections fit, past max_peer_grants=$max_peer"
+[ $(( held * per_conn )) -le "$max_peer" ] || fail "$held connections of $per_conn pages passed max_peer_grants=$max_peer"
+g1 'killall socat; true'
+g1 'i=0; until [ "$(yasmin-stat sockets)" = 0 ] || [ $i -ge 100 ]; do sleep 0.1; i=$((i + 1)); done'
+lingering=$(g1 yasmin-stat grants_lingering)
+echo "guest1: all closed, $lingering pages pinned by guest2 (max_peer_grants=$max_peer, max_grants=$max_grants)"
+[ "$lingering" -ge $(( (held - 1) * per_conn )) ] || fail "guest2 was to pin what it accepted, $held connections; $lingering pages linger"
+
+step "guest2 pins all it got: guest1 reaches guest3 on what is kept for other peers"
+g3 'yasmin-xfer -s -p 7401 > /tmp/pin-s2.log 2>&1 & echo $! > /tmp/pin-s2.pid'
+wait_log 3 /tmp/pin-s2.log 'listening on port'
+g1 "yasmin-xfer -c $G3_CID -p 7401 -n 8M -P 4"
+g3 'kill $(cat /tmp/pin-s2.pid); true'
+rc=0
+out=$(g1 "socat -u /dev/zero,readbytes=4096 VSOCK-CONNECT:$G2_CID:7300 2>&1") || rc=$?
+echo "guest1 -> guest2 while it pins: rc=$rc $out"
+assert_grep "No buffer space available" "$out"
+
 step "the attacker exits: every pinned page comes back"
 hostile_kill
 peak=$(victim_peak)
 echo "victim peak: $peak"
 honest_check
-victim_bounds "$peak" $((cap + per_conn + 8 * per_conn + 8)) 600 16 16384
+victim_bounds "$peak" "$max_grants" 600 140 65536
 victim_back 5
 assert_eq "$(g1 yasmin-stat grants_lingering)" 0 "guest1 pages lingering"
 hostile_finish

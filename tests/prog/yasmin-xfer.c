@@ -392,7 +392,7 @@ static int server(int once)
 	}
 	/* Accepted sockets inherit the listener's buffer size. */
 	set_ring(lfd);
-	if (bind(lfd, (struct sockaddr *)&a, alen) || listen(lfd, 128)) {
+	if (bind(lfd, (struct sockaddr *)&a, alen) || listen(lfd, SOMAXCONN)) {
 		printf("FAIL bind/listen port %u: %s (%s)\n", port,
 		       errname(errno), strerror(errno));
 		return EXIT_SOCKET;

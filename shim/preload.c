@@ -25,17 +25,7 @@
 #include "map.h"
 #include "shim.h"
 
-/*
- * Without YASMIN_CONF the map is the hand-written hosts file when there is
- * one, else hosts.auto, which yasmin-mapd keeps in step with dom0's
- * yasmind. A hand-written map wins whole (no merging): an operator who
- * writes one knows exactly what is used. Which file applies is decided
- * again at every check, so writing or removing hosts takes effect in
- * running programs too.
- */
-#define ETC_DIR		"/etc/yasmin"
-#define HAND_MAP	"hosts"
-#define AUTO_MAP	"hosts.auto"
+#define DEFAULT_CONF	"/etc/yasmin/hosts"
 
 HIDDEN struct yasmin_real real;
 HIDDEN int yasmin_disabled, yasmin_debug;
@@ -50,9 +40,7 @@ HIDDEN long yasmin_negative_ttl_s = 60;
 
 static pthread_mutex_t map_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct yasmin_map map;
-static const char *conf_env;	/* YASMIN_CONF, NULL when unset */
-static char hand_path[256], auto_path[256];
-static const char *conf_path;	/* the file the map was read from */
+static const char *conf_path;
 static struct stat conf_st;
 static int conf_present;
 static time_t conf_checked;
@@ -81,28 +69,10 @@ static void map_warn(const char *msg, void *ctx)
 	fprintf(stderr, "yasmin: %s\n", msg);
 }
 
-/* The map file that applies now (see HAND_MAP). */
-static const char *map_path(void)
-{
-	struct stat st;
-
-	if (conf_env)
-		return conf_env;
-	if (!stat(hand_path, &st))
-		return hand_path;
-	return auto_path;
-}
-
-/*
- * Re-read the map when the file that applies changed, or another file
- * applies; checked at most once a second. A file replaced by rename() (as
- * yasmin-mapd writes hosts.auto) is a new inode at the same path, so the
- * path is stat()ed, never a descriptor kept open.
- */
+/* Re-read the map when the file changed; checked at most once a second. */
 static void map_refresh_locked(void)
 {
 	time_t now = time(NULL);
-	const char *path;
 	struct stat st;
 	char *text = NULL;
 	size_t len = 0;
@@ -111,26 +81,22 @@ static void map_refresh_locked(void)
 	if (now == conf_checked)
 		return;
 	conf_checked = now;
-	path = map_path();
-	if (stat(path, &st)) {
+	if (stat(conf_path, &st)) {
 		if (conf_present)
 			dbg("map %s is gone: everything stays TCP", conf_path);
 		conf_present = 0;
-		conf_path = path;
 		yasmin_map_free(&map);
 		return;
 	}
-	if (conf_present && path == conf_path &&
-	    st.st_dev == conf_st.st_dev && st.st_ino == conf_st.st_ino &&
+	if (conf_present && st.st_ino == conf_st.st_ino &&
 	    st.st_size == conf_st.st_size &&
 	    st.st_mtim.tv_sec == conf_st.st_mtim.tv_sec &&
 	    st.st_mtim.tv_nsec == conf_st.st_mtim.tv_nsec)
 		return;
-	conf_path = path;
-	f = fopen(path, "re");
+	f = fopen(conf_path, "re");
 	if (!f) {
 		fprintf(stderr, "yasmin: cannot read %s: %s; everything stays TCP\n",
-			path, strerror(errno));
+			conf_path, strerror(errno));
 		conf_present = 0;
 		yasmin_map_free(&map);
 		return;
@@ -143,12 +109,12 @@ static void map_refresh_locked(void)
 		yasmin_map_free(&map);
 		return;
 	}
-	if (yasmin_map_parse(&map, text, len, path, map_warn, NULL) < 0)
-		fprintf(stderr, "yasmin: out of memory reading %s\n", path);
+	if (yasmin_map_parse(&map, text, len, conf_path, map_warn, NULL) < 0)
+		fprintf(stderr, "yasmin: out of memory reading %s\n", conf_path);
 	free(text);
 	conf_st = st;
 	conf_present = 1;
-	dbg("map %s: %zu entries", path, map.n);
+	dbg("map %s: %zu entries", conf_path, map.n);
 }
 
 HIDDEN long yasmin_map_domid(const struct in6_addr *ip)
@@ -293,16 +259,9 @@ __attribute__((constructor)) static void yasmin_init(void)
 	 * its memory; nginx's workers also drop every variable).
 	 */
 	e = getenv("YASMIN_CONF");
-	conf_env = e && *e ? strdup(e) : NULL;
-	e = ETC_DIR;
-#ifdef YASMIN_TEST_ETC
-	/* host tests keep their map files out of /etc */
-	if (getenv("YASMIN_TEST_ETC"))
-		e = getenv("YASMIN_TEST_ETC");
-#endif
-	snprintf(hand_path, sizeof(hand_path), "%s/" HAND_MAP, e);
-	snprintf(auto_path, sizeof(auto_path), "%s/" AUTO_MAP, e);
-	conf_path = map_path();
+	conf_path = e && *e ? strdup(e) : NULL;
+	if (!conf_path)
+		conf_path = DEFAULT_CONF;
 	yasmin_exec_init();
 	e = getenv("YASMIN_TEST_SELF_DOMID");
 	if (e && *e)

@@ -69,44 +69,137 @@ static void map_warn(const char *msg, void *ctx)
 	fprintf(stderr, "yasmin: %s\n", msg);
 }
 
-/* Re-read the map when the file changed; checked at most once a second. */
+/* The map file's size limit: far past any real map, short of any harm. */
+#define MAP_MAX_BYTES	(16u << 20)
+
+/* A file that could not be used, and why: reported once, not every second. */
+static int conf_errno;
+static struct stat conf_bad_st;
+
+static int same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+	       a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       /* a chmod that makes an unreadable map readable */
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+	       a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/*
+ * Read the whole of what @fd is, up to EOF: a file replaced while we read
+ * is read whole, never cut at the size stat() saw before. Returns the
+ * text (NUL-terminated, to free) or NULL with errno set.
+ */
+static char *read_whole(int fd, size_t *len)
+{
+	size_t cap = 4096, n = 0;
+	char *buf = malloc(cap + 1), *big;
+	ssize_t got;
+
+	while (buf) {
+		got = read(fd, buf + n, cap - n);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			free(buf);
+			return NULL;
+		}
+		if (!got) {
+			buf[n] = 0;
+			*len = n;
+			return buf;
+		}
+		n += got;
+		if (n < cap)
+			continue;
+		if (cap >= MAP_MAX_BYTES) {
+			free(buf);
+			errno = EFBIG;
+			return NULL;
+		}
+		cap *= 2;
+		big = realloc(buf, cap + 1);
+		if (!big)
+			free(buf);
+		buf = big;
+	}
+	errno = ENOMEM;
+	return NULL;
+}
+
+/* The map cannot be used: say why once per cause and file, stay TCP. */
+static void map_unusable_locked(const char *why, int err,
+				const struct stat *st)
+{
+	struct stat none;
+
+	if (!st) {
+		memset(&none, 0, sizeof(none));
+		st = &none;
+	}
+	if (conf_present || err != conf_errno || !same_file(st, &conf_bad_st)) {
+		if (err == ENOENT)
+			dbg("map %s: no such file: everything stays TCP",
+			    conf_path);
+		else
+			fprintf(stderr, "yasmin: cannot use %s: %s; everything stays TCP\n",
+				conf_path, why ? why : strerror(err));
+	}
+	conf_present = 0;
+	conf_errno = err;
+	conf_bad_st = *st;
+	yasmin_map_free(&map);
+}
+
+/*
+ * Re-read the map when the file changed; checked at most once a second.
+ * The file is opened first and its identity taken from the open file
+ * (fstat), so what is read and what is remembered are the same version
+ * even when it is replaced meanwhile. Non-blocking, so a FIFO cannot hang
+ * every connect; only a regular file is a map.
+ */
 static void map_refresh_locked(void)
 {
 	time_t now = time(NULL);
 	struct stat st;
-	char *text = NULL;
+	char *text;
 	size_t len = 0;
-	FILE *f;
+	int fd;
 
 	if (now == conf_checked)
 		return;
 	conf_checked = now;
 	if (stat(conf_path, &st)) {
-		if (conf_present)
-			dbg("map %s is gone: everything stays TCP", conf_path);
-		conf_present = 0;
-		yasmin_map_free(&map);
+		map_unusable_locked(NULL, errno, NULL);
 		return;
 	}
-	if (conf_present && st.st_ino == conf_st.st_ino &&
-	    st.st_size == conf_st.st_size &&
-	    st.st_mtim.tv_sec == conf_st.st_mtim.tv_sec &&
-	    st.st_mtim.tv_nsec == conf_st.st_mtim.tv_nsec)
+	if (conf_present && same_file(&st, &conf_st))
 		return;
-	f = fopen(conf_path, "re");
-	if (!f) {
-		fprintf(stderr, "yasmin: cannot read %s: %s; everything stays TCP\n",
-			conf_path, strerror(errno));
-		conf_present = 0;
-		yasmin_map_free(&map);
+	/* The same unusable file as last time: nothing new to say or do. */
+	if (!conf_present && conf_errno && same_file(&st, &conf_bad_st))
+		return;
+	fd = open(conf_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0) {
+		map_unusable_locked(NULL, errno, &st);
 		return;
 	}
-	text = malloc(st.st_size + 1);
-	if (text)
-		len = fread(text, 1, st.st_size, f);
-	fclose(f);
+	if (fstat(fd, &st)) {
+		map_unusable_locked(NULL, errno, NULL);
+		real.close(fd);
+		return;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		map_unusable_locked("not a regular file", EINVAL, &st);
+		real.close(fd);
+		return;
+	}
+	text = read_whole(fd, &len);
+	real.close(fd);
 	if (!text) {
-		yasmin_map_free(&map);
+		map_unusable_locked(errno == EFBIG ? "larger than 16 MiB" : NULL,
+				    errno, &st);
 		return;
 	}
 	if (yasmin_map_parse(&map, text, len, conf_path, map_warn, NULL) < 0)
@@ -114,6 +207,7 @@ static void map_refresh_locked(void)
 	free(text);
 	conf_st = st;
 	conf_present = 1;
+	conf_errno = 0;
 	dbg("map %s: %zu entries", conf_path, map.n);
 }
 

@@ -22,40 +22,52 @@
 /*
  * An honest peer notifies only to answer a request of ours: it takes our
  * want_data or want_space flag (xchg) and sends one event. So an event
- * counts when we asked (the private flag yasmin_chan_want_data() or
- * _want_space() raised) and the ring now shows what we asked for: data
- * past our cons, or room behind our prod. Any other event is spurious:
- * telling the event core so makes it delay this channel's next upcall, so
- * a peer that spins on notify, or moves an index with every event, or
- * toggles one back and forth, cannot keep this vCPU busy (lateeoi, as
- * XSA-332's fix does for the PV backends): it gets at most one counted
- * event per request, and requests come only from our own sleeping users.
- * The sleeper is woken either way, so a misjudged event only costs time,
- * and only after two in a row. The indices are compared with our own
- * current positions, never with a snapshot that could go stale.
+ * counts when we asked (yasmin_chan_want_data() or _want_space() raised
+ * the private flag and noted the peer's index then) and the index has
+ * since moved forward, to where an honest peer could put it. A reader
+ * that busy-polled the answer away before the event came still counts
+ * it: the snapshot, not our current position, is the reference.
+ *
+ * Any other event is spurious: telling the event core so makes it delay
+ * this channel's next upcall (lateeoi, as XSA-332's fix does for the PV
+ * backends), so a peer that spins on notify cannot keep this vCPU busy.
+ * The snapshot is the highest value the peer has shown (rx_prod_max,
+ * tx_cons_max), so one that moves an index back and forth gains nothing;
+ * one that moves it forward with every event is delivering data or taking
+ * it, a byte at a time at worst, as an honest one may. The sleeper is
+ * woken either way, so a misjudged event only costs time, and only after
+ * two in a row.
  */
 static irqreturn_t yasmin_chan_irq(int irq, void *dev)
 {
 	struct yasmin_conn *c = dev;
 	struct yasmin_chan *ch = &c->chan;
 	unsigned int eoi = XEN_EOI_FLAG_SPURIOUS;
-	u32 size, idx;
+	u32 idx, then;
 
 	yasmin_stat_add(YASMIN_STAT_EVENTS_RECEIVED, 1);
 	if (READ_ONCE(ch->asked_data)) {
+		/* Pairs with the virt_wmb() in yasmin_chan_want_data(). */
+		virt_rmb();
+		then = READ_ONCE(ch->asked_rx_prod);
 		idx = READ_ONCE(ch->rx_prod->prod);
-		size = READ_ONCE(ch->rx.size);
-		/* data: prod in (cons, cons + size] */
-		if (idx - READ_ONCE(ch->rx_cons_val) - 1 < size) {
+		/* forward, and at most a ring ahead of what we have read */
+		if (idx != then && idx - then <= READ_ONCE(ch->rx.size) &&
+		    idx - READ_ONCE(ch->rx_cons_val) <= READ_ONCE(ch->rx.size)) {
+			yasmin_index_seen(&ch->rx_prod_max, idx);
 			WRITE_ONCE(ch->asked_data, false);
 			eoi = 0;
 		}
 	}
 	if (READ_ONCE(ch->asked_space)) {
+		/* Pairs with the virt_wmb() in yasmin_chan_want_space(). */
+		virt_rmb();
+		then = READ_ONCE(ch->asked_tx_cons);
 		idx = READ_ONCE(ch->tx_cons->cons);
-		size = READ_ONCE(ch->tx.size);
-		/* room: cons in [prod - size + 1, prod] */
-		if (READ_ONCE(ch->tx_prod_val) - idx < size) {
+		/* forward, and not past what we have written */
+		if (idx != then &&
+		    idx - then <= READ_ONCE(ch->tx_prod_val) - then) {
+			yasmin_index_seen(&ch->tx_cons_max, idx);
 			WRITE_ONCE(ch->asked_space, false);
 			eoi = 0;
 		}
@@ -93,6 +105,8 @@ static void yasmin_chan_set_rings(struct yasmin_chan *ch, void **c2a,
 	ch->rx_cons_val = 0;
 	ch->asked_data = false;
 	ch->asked_space = false;
+	ch->rx_prod_max = 0;
+	ch->tx_cons_max = 0;
 }
 
 /*
@@ -139,6 +153,9 @@ int yasmin_chan_init_connector(struct yasmin_conn *c, struct yasmin_peer *p,
 
 	ch->connector = true;
 	ch->order = order;
+	/* First: it may wait, and must not hold an event channel meanwhile. */
+	if (!yasmin_linger_room(peer))
+		return -ENOBUFS;
 	err = yasmin_evtchn_charge(ch, peer);
 	if (err)
 		return err;
@@ -279,7 +296,7 @@ int yasmin_chan_accepted(struct yasmin_conn *c, u32 order)
 		a2c = YASMIN_INTF_PAGES + taken;
 	/*
 	 * Sizes and pages only: the interrupt handler may be reading the
-	 * index pointers and its own snapshots meanwhile.
+	 * index pointers and the sizes meanwhile.
 	 */
 	ch->order = order;
 	WRITE_ONCE(ch->tx.size, yasmin_ring_order_bytes(order));

@@ -28,16 +28,18 @@ s64 yasmin_chan_has_data(struct yasmin_conn *c)
 {
 	struct yasmin_chan *ch = &c->chan;
 	long used;
+	u32 prod;
 
 	/* Nothing is readable before the ACCEPT, whatever the peer wrote. */
 	if (!ch->up || c->broken || c->state == YASMIN_CONN_CONNECTING)
 		return 0;
-	used = yasmin_ring_span(READ_ONCE(ch->rx_prod->prod), ch->rx_cons_val,
-				ch->rx.size);
+	prod = READ_ONCE(ch->rx_prod->prod);
+	used = yasmin_ring_span(prod, ch->rx_cons_val, ch->rx.size);
 	if (used < 0) {
 		yasmin_conn_broken(c, "receive ring index out of range");
 		return 0;
 	}
+	yasmin_index_seen(&ch->rx_prod_max, prod);
 	return used;
 }
 
@@ -45,15 +47,17 @@ s64 yasmin_chan_has_space(struct yasmin_conn *c)
 {
 	struct yasmin_chan *ch = &c->chan;
 	long used;
+	u32 cons;
 
 	if (!ch->up || c->broken)
 		return 0;
-	used = yasmin_ring_span(ch->tx_prod_val, READ_ONCE(ch->tx_cons->cons),
-				ch->tx.size);
+	cons = READ_ONCE(ch->tx_cons->cons);
+	used = yasmin_ring_span(ch->tx_prod_val, cons, ch->tx.size);
 	if (used < 0) {
 		yasmin_conn_broken(c, "send ring index out of range");
 		return 0;
 	}
+	yasmin_index_seen(&ch->tx_cons_max, cons);
 	return ch->tx.size - used;
 }
 
@@ -193,8 +197,10 @@ ssize_t yasmin_chan_dequeue(struct yasmin_conn *c, struct msghdr *msg,
 
 /*
  * yasmin_chan_busy_poll() - before a reader or writer sleeps, watch the
- * ring for up to busy_poll_us: a reply that lands meanwhile costs neither
- * an event nor a wakeup. Stops early when the CPU is wanted elsewhere.
+ * ring for up to busy_poll_us: a reply that lands meanwhile costs no sleep
+ * and no wakeup (the peer's event, if we had asked for one, still comes,
+ * and still counts: see yasmin_chan_irq()). Stops early when the CPU is
+ * wanted elsewhere.
  * Returns true when there is something to read (@want_data) or room to
  * write.
  */
@@ -231,10 +237,18 @@ bool yasmin_chan_want_data(struct yasmin_conn *c, size_t target)
 		return true;
 	if (!ch->up)
 		return false;
+	/* has_data() above just raised rx_prod_max to what it saw */
+	WRITE_ONCE(ch->asked_rx_prod, READ_ONCE(ch->rx_prod_max));
+	/*
+	 * The snapshot before asked_data; pairs with the virt_rmb() in
+	 * yasmin_chan_irq() between reading asked_data and the snapshot.
+	 */
+	virt_wmb();
 	WRITE_ONCE(ch->asked_data, true);
 	/*
-	 * Asked before the flag the peer answers: pairs with the event's
-	 * delivery, after which yasmin_chan_irq() reads asked_data.
+	 * Asked before the flag the peer answers, whose event can only come
+	 * after the peer saw the flag; the virt_mb() below pairs with the
+	 * peer's reading of it.
 	 */
 	virt_wmb();
 	WRITE_ONCE(ch->rx_cons->want_data, YASMIN_NOTIFY_ON);
@@ -257,8 +271,11 @@ bool yasmin_chan_want_space(struct yasmin_conn *c)
 		return true;
 	if (!ch->up)
 		return false;
+	WRITE_ONCE(ch->asked_tx_cons, READ_ONCE(ch->tx_cons_max));
+	/* As in yasmin_chan_want_data(): the snapshot, then asked_space... */
+	virt_wmb();
 	WRITE_ONCE(ch->asked_space, true);
-	/* As in yasmin_chan_want_data(). */
+	/* ...then the flag the peer answers. */
 	virt_wmb();
 	WRITE_ONCE(ch->tx_prod->want_space, YASMIN_NOTIFY_ON);
 	/*

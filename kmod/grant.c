@@ -12,7 +12,6 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include <linux/delay.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include <xen/grant_table.h>
@@ -29,29 +28,6 @@ static void yasmin_grant_area_free_arrays(struct yasmin_grant_area *a)
 	a->va = NULL;
 	a->refs = NULL;
 	a->nr = 0;
-}
-
-/*
- * A peer that keeps what we let go mapped gets no new connection past
- * max_peer_lingering such pages, until it lets go. An honest peer unmaps
- * within moments of a close, so give it up to a second before refusing.
- * Process context: the connect path, which may sleep.
- */
-static bool yasmin_linger_room(domid_t peer)
-{
-	unsigned int lingering = 0, tries;
-
-	for (tries = 0; tries < 20; tries++) {
-		lingering = yasmin_linger_count(peer);
-		if (lingering < yasmin_max_peer_lingering)
-			return true;
-		msleep(50);
-		yasmin_linger_reap_peer(peer);
-	}
-	yasmin_stat_add(YASMIN_STAT_REFUSED, 1);
-	pr_warn_ratelimited("domain %u still maps %u of our pages after we let go of them, max_peer_lingering=%u; refused until it lets go\n",
-			    peer, lingering, yasmin_max_peer_lingering);
-	return false;
 }
 
 static bool yasmin_grants_reserve(unsigned int nr)
@@ -99,8 +75,6 @@ int yasmin_grant_area_init(struct yasmin_grant_area *a, unsigned int nr,
 	a->peer = peer;
 	a->nr = 0;
 	a->charge = charge;
-	if (charge && !yasmin_linger_room(peer))
-		return -ENOBUFS;
 	/*
 	 * Reserve first, so racing sockets cannot overshoot the caps: the
 	 * module's, then the peer's own, so that one peer that never unmaps

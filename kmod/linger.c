@@ -17,6 +17,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/delay.h>
 #include <linux/slab.h>
 #include <linux/workqueue.h>
 
@@ -162,6 +163,32 @@ unsigned int yasmin_linger_count(domid_t peer)
 			n += l->area.nr;
 	spin_unlock(&yasmin_linger_lock);
 	return n;
+}
+
+/*
+ * yasmin_linger_room() - may we give @peer a new connection? Not while it
+ * keeps max_peer_lingering or more of the pages we let go mapped: it gets
+ * nothing more until it lets go. An honest peer unmaps moments after a
+ * close (our close is a reset), so what it let go is reaped first, and a
+ * connect waits up to 100 ms for the rest. Process context (connect), no
+ * lock held but the connecting socket's; a signal ends the wait.
+ */
+bool yasmin_linger_room(domid_t peer)
+{
+	unsigned int lingering, tries = 0;
+
+	for (;;) {
+		yasmin_linger_reap_peer(peer);
+		lingering = yasmin_linger_count(peer);
+		if (lingering < yasmin_max_peer_lingering)
+			return true;
+		if (++tries > 5 || msleep_interruptible(20))
+			break;
+	}
+	yasmin_stat_add(YASMIN_STAT_REFUSED, 1);
+	pr_warn_ratelimited("domain %u still maps %u of our pages after we let go of them, max_peer_lingering=%u; refused until it lets go\n",
+			    peer, lingering, yasmin_max_peer_lingering);
+	return false;
 }
 
 static void yasmin_linger_work(struct work_struct *work)

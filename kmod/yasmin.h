@@ -68,7 +68,7 @@ enum yasmin_stat {
 	YASMIN_STAT_GRANTS_LINGERING,	/* subset of GRANTS: closed, still mapped */
 	YASMIN_STAT_GRANTS_ABANDONED,	/* handed to the kernel's deferred list */
 	YASMIN_STAT_MAPS_LEAKED,	/* unmap failed: kept, never reused */
-	YASMIN_STAT_EVENTS_SPURIOUS,	/* events that brought nothing new */
+	YASMIN_STAT_EVENTS_SPURIOUS,	/* events that answered no request */
 	YASMIN_STAT_REFUSED,		/* connections refused by a budget */
 	YASMIN_STAT_NR,
 };
@@ -115,6 +115,7 @@ void yasmin_linger_reap_all(void);
 void yasmin_linger_reap_peer(domid_t peer);
 bool yasmin_linger_holds(domid_t peer, u32 tag);
 unsigned int yasmin_linger_count(domid_t peer);
+bool yasmin_linger_room(domid_t peer);
 void yasmin_linger_init(void);
 void yasmin_linger_uninit(void);
 
@@ -234,6 +235,13 @@ int yasmin_ctrl_init(void);
 void yasmin_ctrl_uninit(void);
 
 /* chan.c: the data channel of one connected socket. */
+/* Raise *@max to @idx if @idx is ahead of it (ring indices wrap). */
+static inline void yasmin_index_seen(u32 *max, u32 idx)
+{
+	if ((s32)(idx - READ_ONCE(*max)) > 0)
+		WRITE_ONCE(*max, idx);
+}
+
 struct yasmin_chan {
 	bool up;
 	bool connector;
@@ -251,12 +259,24 @@ struct yasmin_chan {
 	u32 tx_prod_val;			/* private copies */
 	u32 rx_cons_val;
 	struct yasmin_evtchn ev;
-	/* We asked the peer for an event (want_data, want_space) and none
-	 * has answered yet; set by readers and writers, cleared by the
-	 * interrupt handler when an event answers (chan.c).
+	/*
+	 * We asked the peer for an event (want_data, want_space) and none
+	 * has answered yet, and the peer's index when we asked; set by
+	 * readers and writers, cleared by the interrupt handler when an
+	 * event answers (chan.c).
 	 */
 	bool asked_data;
 	bool asked_space;
+	u32 asked_rx_prod;
+	u32 asked_tx_cons;
+	/*
+	 * The highest valid prod and cons the peer has shown (a value the
+	 * peer moves back does not count as new when it comes again).
+	 * Written by readers, writers and the interrupt handler alike: a
+	 * race can only leave it lower, which costs one counted event.
+	 */
+	u32 rx_prod_max;
+	u32 tx_cons_max;
 };
 
 /* conn.c: transport state of one vsock socket (vsk->trans). */

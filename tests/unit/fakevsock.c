@@ -182,6 +182,39 @@ static struct fake *find_ino(int fd, ino_t ino, int create)
 	return f;
 }
 
+/*
+ * An entry's fields are written and read under the lock: an entry is
+ * keyed by inode, and a closed socket's inode comes back for a new socket
+ * in another thread, which ThreadSanitizer cannot see as ordered.
+ */
+static void set_local(struct fake *f, unsigned int cid, unsigned int port)
+{
+	pthread_mutex_lock(&lock);
+	f->lcid = cid;
+	f->lport = port;
+	pthread_mutex_unlock(&lock);
+}
+
+static void set_peer(struct fake *f, unsigned int cid, unsigned int port,
+		     int connected)
+{
+	pthread_mutex_lock(&lock);
+	f->pcid = cid;
+	f->pport = port;
+	f->connected = connected;
+	pthread_mutex_unlock(&lock);
+}
+
+static struct fake snapshot(const struct fake *f)
+{
+	struct fake v;
+
+	pthread_mutex_lock(&lock);
+	v = *f;
+	pthread_mutex_unlock(&lock);
+	return v;
+}
+
 int fake_is_vsock(int fd)
 {
 	return find(fd, 0) != NULL;
@@ -245,8 +278,7 @@ static int f_bind(int fd, const struct sockaddr *a, socklen_t len)
 	ul = un_name(&un, "yfk-L-%s-%u", fake_ns(ns, sizeof(ns)), port);
 	if (orig.bind(fd, (struct sockaddr *)&un, ul))
 		return -1;
-	f->lcid = fake_self_cid;
-	f->lport = port;
+	set_local(f, fake_self_cid, port);
 	return 0;
 }
 
@@ -289,23 +321,21 @@ static int f_connect(int fd, const struct sockaddr *a, socklen_t len)
 		     fake_client_cid, n);
 	if (orig.bind(fd, (struct sockaddr *)&un, ul))
 		return -1;
-	f->lcid = fake_client_cid;
-	f->lport = n;
-	f->pcid = va->svm_cid;
-	f->pport = va->svm_port;
+	set_local(f, fake_client_cid, n);
+	set_peer(f, va->svm_cid, va->svm_port, 0);
 	ul = un_name(&un, "yfk-L-%s-%u", fake_ns(ns, sizeof(ns)), va->svm_port);
 	if (orig.connect(fd, (struct sockaddr *)&un, ul)) {
 		if (errno == ENOENT)
 			errno = ECONNRESET;	/* nobody listens on vsock */
 		return -1;
 	}
-	f->connected = 1;
+	set_peer(f, va->svm_cid, va->svm_port, 1);
 	return 0;
 }
 
 static int f_accept4(int fd, struct sockaddr *a, socklen_t *len, int flags)
 {
-	struct fake *f = find(fd, 0), *nf;
+	struct fake *f = find(fd, 0), *nf, lf;
 	struct sockaddr_un un;
 	socklen_t ul = sizeof(un);
 	unsigned int cid, port;
@@ -332,34 +362,34 @@ static int f_accept4(int fd, struct sockaddr *a, socklen_t *len, int flags)
 	if (!nf || !p || strncmp(un.sun_path + 1, "yfk-C-", 6) ||
 	    sscanf(p, "-%u-%u", &cid, &port) != 2)
 		return orig.close(nfd), errno = ECONNABORTED, -1;
-	nf->lcid = f->lcid;
-	nf->lport = f->lport;
-	nf->pcid = cid;
-	nf->pport = port;
-	nf->connected = 1;
+	lf = snapshot(f);
+	set_local(nf, lf.lcid, lf.lport);
+	set_peer(nf, cid, port, 1);
 	vm_out(cid, port, a, len);
 	return nfd;
 }
 
 static int f_getsockname(int fd, struct sockaddr *a, socklen_t *len)
 {
-	struct fake *f = find(fd, 0);
+	struct fake *f = find(fd, 0), v;
 
 	if (!f)
 		return orig.getsockname(fd, a, len);
-	vm_out(f->lcid, f->lport, a, len);
+	v = snapshot(f);
+	vm_out(v.lcid, v.lport, a, len);
 	return 0;
 }
 
 static int f_getpeername(int fd, struct sockaddr *a, socklen_t *len)
 {
-	struct fake *f = find(fd, 0);
+	struct fake *f = find(fd, 0), v;
 
 	if (!f)
 		return orig.getpeername(fd, a, len);
-	if (!f->connected)
+	v = snapshot(f);
+	if (!v.connected)
 		return errno = ENOTCONN, -1;
-	vm_out(f->pcid, f->pport, a, len);
+	vm_out(v.pcid, v.pport, a, len);
 	return 0;
 }
 

@@ -83,6 +83,18 @@ vm_create() {
 	. /tmp/yh.env
 }
 
+# yasmind_start / yasmind_stop: start dom0's yasmind again (policy
+# /etc/yasmin/yasmind.conf, log appended to the scenario's artefact
+# yasmind.log; returns once it says it runs) or stop it (SIGTERM, waits).
+# For scenarios with "# setup: yasmind", which the runner starts it for.
+yasmind_start() {
+	/harness/vmctl yasmind-start || fail "yasmind did not start"
+}
+
+yasmind_stop() {
+	/harness/vmctl yasmind-stop
+}
+
 # wait_log N FILE PATTERN [SECS]: wait (default 30 s) until FILE in guest N
 # matches PATTERN (grep -E); a server that prints when it is ready is waited
 # for this way rather than with a fixed sleep that a loaded host outruns.

@@ -492,7 +492,18 @@ static void yasmin_peer_sync_xs(struct yasmin_peer *peer)
 {
 	lockdep_assert_held(&peer->lock);
 	if (!yasmin_xs_pair_exists(peer->domid)) {
-		if (peer->up)
+		/*
+		 * dom0's yasmind removes a dead domain's pairs as soon as it
+		 * is released, which may be before the liveness check sees
+		 * the channel closed: a peer that is gone is a reset, as
+		 * without yasmind; only a live peer's pair removed (policy)
+		 * is EHOSTUNREACH.
+		 */
+		if (peer->up && (!peer->owner || peer->peer_bound) &&
+		    !yasmin_evtchn_connected(&peer->ev))
+			yasmin_session_down(peer, ECONNRESET,
+					    "peer domain gone");
+		else if (peer->up)
 			yasmin_session_down(peer, EHOSTUNREACH,
 					    "rendezvous removed");
 		else

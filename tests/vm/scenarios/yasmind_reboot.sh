@@ -75,7 +75,7 @@ xfer_server 2 5101
 # Retry a 4 MiB verified transfer to g2's IP until one goes over yasmin:
 # before the pair and maps exist the shim falls back to TCP (or the
 # connect fails); each try counts g1's yasmin bytes_sent around it.
-out=$(g1 "n=0; while :; do n=\$((n + 1)); b0=\$(yasmin-stat bytes_sent); timeout 40 env YASMIN_CONF=$MAP YASMIN_CONNECT_TIMEOUT_MS=30000 yasmin-run -d yasmin-xfer -f inet -c $G2_IP -p 5101 -n 4M > /tmp/rb-try.log 2>&1; rc=\$?; b1=\$(yasmin-stat bytes_sent); if [ \$rc = 0 ] && [ \$((b1 - b0)) -ge 4194304 ]; then echo tries=\$n; cat /tmp/rb-try.log; exit 0; fi; echo \"try \$n: rc=\$rc yasmin +\$((b1 - b0))\"; [ \$n -lt 100 ] || exit 1; sleep 0.1; done") ||
+out=$(g1 "n=0; while :; do n=\$((n + 1)); b0=\$(yasmin-stat bytes_sent); timeout 40 env YASMIN_CONNECT_TIMEOUT_MS=30000 yasmin-run -d yasmin-xfer -f inet -c $G2_IP -p 5101 -n 4M > /tmp/rb-try.log 2>&1; rc=\$?; b1=\$(yasmin-stat bytes_sent); if [ \$rc = 0 ] && [ \$((b1 - b0)) -ge 4194304 ]; then echo tries=\$n; cat /tmp/rb-try.log; exit 0; fi; echo \"try \$n: rc=\$rc yasmin +\$((b1 - b0))\"; [ \$n -lt 100 ] || exit 1; sleep 0.1; done") ||
 	{ echo "$out"; fail "no transfer to g2's IP went over yasmin"; }
 tb=$(ms)
 echo "$out"

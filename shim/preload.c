@@ -25,7 +25,18 @@
 #include "map.h"
 #include "shim.h"
 
-#define DEFAULT_CONF	"/etc/yasmin/hosts"
+/*
+ * Without YASMIN_CONF the map is the hand-written /etc/yasmin/hosts when
+ * there is one, else /run/yasmin/hosts.auto, which yasmin-mapd keeps in
+ * step with dom0's yasmind. A hand-written map wins whole (no merging):
+ * an operator who writes one knows exactly what is used. Which file
+ * applies is decided again at every check, so writing or removing hosts
+ * takes effect in running programs too. hosts.auto lives in /run, so it
+ * cannot outlive the boot it was written for, and it must list this VM's
+ * own domid (mapd always does), or it is not used at all.
+ */
+#define HAND_MAP	"/etc/yasmin/hosts"
+#define AUTO_MAP	"/run/yasmin/hosts.auto"
 
 HIDDEN struct yasmin_real real;
 HIDDEN int yasmin_disabled, yasmin_debug;
@@ -40,7 +51,9 @@ HIDDEN long yasmin_negative_ttl_s = 60;
 
 static pthread_mutex_t map_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct yasmin_map map;
-static const char *conf_path;
+static const char *conf_env;	/* YASMIN_CONF, NULL when unset */
+static char hand_path[256], auto_path[256];
+static const char *conf_path;	/* the file the map comes from */
 static struct stat conf_st;
 static int conf_present;
 static time_t conf_checked;
@@ -154,6 +167,24 @@ static void map_unusable_locked(const char *why, int err,
 }
 
 /*
+ * The map file that applies now. Only a hand-written map that is not
+ * there gives way to hosts.auto: one this process cannot stat (EACCES
+ * after a worker dropped root, a loop of symlinks) stays the choice, and
+ * is reported as unusable, so workers never route by another map than
+ * their master's.
+ */
+static const char *map_path(void)
+{
+	struct stat st;
+
+	if (conf_env)
+		return conf_env;
+	if (!stat(hand_path, &st) || (errno != ENOENT && errno != ENOTDIR))
+		return hand_path;
+	return auto_path;
+}
+
+/*
  * Re-read the map when the file changed; checked at most once a second.
  * The file is opened first and its identity taken from the open file
  * (fstat), so what is read and what is remembered are the same version
@@ -163,6 +194,8 @@ static void map_unusable_locked(const char *why, int err,
 static void map_refresh_locked(void)
 {
 	time_t now = time(NULL);
+	const char *path;
+	long self;
 	struct stat st;
 	char *text;
 	size_t len = 0;
@@ -171,6 +204,14 @@ static void map_refresh_locked(void)
 	if (now == conf_checked)
 		return;
 	conf_checked = now;
+	path = map_path();
+	if (path != conf_path) {
+		/* another file applies: nothing of the last one holds */
+		conf_path = path;
+		conf_present = 0;
+		conf_errno = 0;
+		yasmin_map_free(&map);
+	}
 	if (stat(conf_path, &st)) {
 		map_unusable_locked(NULL, errno, NULL);
 		return;
@@ -205,6 +246,12 @@ static void map_refresh_locked(void)
 	if (yasmin_map_parse(&map, text, len, conf_path, map_warn, NULL) < 0)
 		fprintf(stderr, "yasmin: out of memory reading %s\n", conf_path);
 	free(text);
+	self = conf_path == auto_path ? yasmin_self_domid() : -1;
+	if (self >= 0 && !yasmin_map_by_domid(&map, self)) {
+		map_unusable_locked("written for another VM: it does not list this one's domid",
+				    EINVAL, &st);
+		return;
+	}
 	conf_st = st;
 	conf_present = 1;
 	conf_errno = 0;
@@ -353,9 +400,18 @@ __attribute__((constructor)) static void yasmin_init(void)
 	 * its memory; nginx's workers also drop every variable).
 	 */
 	e = getenv("YASMIN_CONF");
-	conf_path = e && *e ? strdup(e) : NULL;
-	if (!conf_path)
-		conf_path = DEFAULT_CONF;
+	conf_env = e && *e ? strdup(e) : NULL;
+	snprintf(hand_path, sizeof(hand_path), "%s", HAND_MAP);
+	snprintf(auto_path, sizeof(auto_path), "%s", AUTO_MAP);
+#ifdef YASMIN_TEST_ETC
+	/* host tests keep their map files out of /etc and /run */
+	e = getenv("YASMIN_TEST_ETC");
+	if (e) {
+		snprintf(hand_path, sizeof(hand_path), "%s/hosts", e);
+		snprintf(auto_path, sizeof(auto_path), "%s/hosts.auto", e);
+	}
+#endif
+	conf_path = conf_env ? conf_env : hand_path;
 	yasmin_exec_init();
 	e = getenv("YASMIN_TEST_SELF_DOMID");
 	if (e && *e)

@@ -110,7 +110,7 @@ void yd_map_free(struct yd_map_entry *m, int n);
 int yd_ips_normalise(const char *in, char *out, size_t outlen);
 
 /*
- * yasmin-mapd: render /etc/yasmin/hosts.auto from the entries of
+ * yasmin-mapd: render /run/yasmin/hosts.auto from the entries of
  * YD_BASE/<self>/map (keys and values as read; bad ones are skipped and
  * reported through warn). Returns a malloc'd file text, NULL when out of
  * memory.

@@ -4,9 +4,11 @@
  *
  * Watches /local/domain/0/data/yasmin/<self>/map, which dom0's yasmind
  * fills with the peers this VM may reach (readable by this VM alone), and
- * keeps /etc/yasmin/hosts.auto equal to it, replaced atomically by rename
+ * keeps /run/yasmin/hosts.auto equal to it, replaced atomically by rename
  * so libyasmin.so never reads half a file. No entries (no policy for this
- * VM, or no yasmind) is a map with no peers.
+ * VM, or no yasmind) is a map with no peers. In /run, so no map outlives
+ * the boot it was right for; and removed when we stop, since nobody keeps
+ * it right then (programs go back to TCP, never to a stale peer).
  *
  * The domid is read again at every refresh: after save/restore or
  * migration the VM runs under a new one, its old map is gone, and the
@@ -32,7 +34,7 @@
 #include <xenstore.h>
 #include "policy.h"
 
-#define DEFAULT_OUT "/etc/yasmin/hosts.auto"
+#define DEFAULT_OUT "/run/yasmin/hosts.auto"
 
 static struct xs_handle *xs;
 static const char *out_path = DEFAULT_OUT;
@@ -313,8 +315,12 @@ int main(int argc, char **argv)
 			struct signalfd_siginfo si;
 
 			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-				if (si.ssi_signo != SIGHUP)
-					break;	/* the file stays: still right */
+				if (si.ssi_signo != SIGHUP) {
+					if (unlink(out_path) && errno != ENOENT)
+						logmsg("unlink %s: %s", out_path,
+						       strerror(errno));
+					break;
+				}
 				dirty = true;
 			}
 		}

@@ -3,7 +3,7 @@
  * yasmind's pure logic (yasmind/policy.c): the policy parser, which ordered
  * pairs must exist for a set of running VMs, what goes when a domain dies
  * or the policy changes, the maps published to each VM, and yasmin-mapd's
- * rendering of them into /etc/yasmin/hosts.auto.
+ * rendering of them into /run/yasmin/hosts.auto.
  */
 // utest-sources: yasmind/policy.c
 #include "utest.h"

@@ -5,8 +5,10 @@
  *   yasmin-xfer -s [-p PORT] [-f vsock|inet] [-1] [-B RING]
  *   yasmin-xfer -c CID|IP [-p PORT] -n SIZE [-r] [-d] [-P CONNS]
  *               [-B RING] [-f vsock|inet] [-t SECONDS] [-w WRITE]
- *               [-T CONNECT_SECONDS]
+ *               [-T CONNECT_SECONDS] [-R BYTES_PER_SECOND]
  *
+ * -R paces each stream's sender, for a transfer that must outlast
+ * something (a daemon's restart) however fast the transport is.
  * The client opens CONNS connections; each sends a header naming a seed
  * and how many bytes go each way, then both ends stream pattern.h bytes
  * and check what they receive, concurrently in both directions. The server
@@ -73,6 +75,7 @@ static uint64_t corrupt_at = UINT64_MAX;	/* --corrupt-at: test the test */
 static double timeout_s = 600;
 static double stall_s = 120;		/* -S: see set_stall_timeout() */
 static size_t write_size = CHUNK;		/* -w: bytes per send() */
+static uint64_t pace_bps;		/* -R: send at most this many bytes/s */
 
 static double now(void)
 {
@@ -107,11 +110,23 @@ static void *send_stream(void *arg)
 	struct stream *s = arg;
 	unsigned char *buf = malloc(CHUNK);
 
-	s->last_io = now();
+	double start = now();
+
+	s->last_io = start;
 	while (buf && s->done < s->len) {
 		size_t n = s->len - s->done < write_size ? s->len - s->done :
 			   write_size;
 		ssize_t w;
+
+		/* -R: a stream that lasts, whatever the transport's speed */
+		if (pace_bps) {
+			double ahead = start + (double)s->done / pace_bps - now();
+
+			if (ahead > 0)
+				usleep(ahead > 1 ? 1000000 : ahead * 1e6);
+			if (ahead > 1)
+				continue;
+		}
 
 		pattern_fill(s->seed, s->done, buf, n);
 		if (corrupt_at >= s->done && corrupt_at < s->done + n)
@@ -613,7 +628,8 @@ static void usage(const char *why)
 		"       yasmin-xfer -c CID|IP [-p PORT] -n SIZE [-r] [-d] [-P CONNS]\n"
 		"                   [-B RING] [-f vsock|inet] [-t SECONDS]\n"
 		"                   [-T CONNECT_SECONDS] [-S STALL_SECONDS] [-w WRITE]\n"
-		"SIZE, RING and WRITE take K, M or G. Exit: 0 verified, 1 bad data,\n"
+		"                   [-R BYTES_PER_SECOND]\n"
+		"SIZE, RING, WRITE and -R take K, M or G. Exit: 0 verified, 1 bad data,\n"
 		"2 usage, 3 socket/option/connect error, 4 reset or early EOF.\n");
 	exit(EXIT_USAGE);
 }
@@ -635,7 +651,7 @@ int main(int argc, char **argv)
 	double t0, secs;
 	long v;
 
-	while ((opt = getopt_long(argc, argv, "sc:p:n:rdP:B:f:t:T:S:w:1h",
+	while ((opt = getopt_long(argc, argv, "sc:p:n:rdP:B:f:t:T:S:w:R:1h",
 				  longopts, NULL)) != -1) {
 		switch (opt) {
 		case 's': srv = 1; break;
@@ -676,6 +692,11 @@ int main(int argc, char **argv)
 			write_size = parse_size(optarg);
 			if (!write_size || write_size > CHUNK)
 				usage("write size must be 1..256K");
+			break;
+		case 'R':
+			pace_bps = parse_size(optarg);
+			if (pace_bps == UINT64_MAX || !pace_bps)
+				usage("bad rate");
 			break;
 		case '1': once = 1; break;
 		case 'X':

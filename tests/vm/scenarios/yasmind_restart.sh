@@ -1,11 +1,12 @@
 # setup: yasmind
 # policy: group all g1 g2
 # yasmind_restart: yasmind is stopped and started again while g1 streams
-# 1 GiB to g2 by IP under the shim: the stream completes verified, no
-# socket is reset, the pair directories keep every key the modules wrote
-# and no map is rewritten. Then, with yasmind down, g2 is destroyed and
-# created again (new domid): the next yasmind removes the dead domid's
-# entries, pairs the new one and rewrites the handle it keeps for it.
+# 1 GiB to g2 by IP under the shim, paced to 32 MiB/s so that it outlasts
+# the restart: the stream completes verified, no socket is reset, the pair
+# directories keep every key the modules wrote and no map is rewritten.
+# Then, with yasmind down, g2 is destroyed and created again (new domid):
+# the next yasmind removes the dead domid's entries, pairs the new one and
+# rewrites the handle it keeps for it.
 . /harness/scenarios/yasmind.inc
 d1=$G1_DOMID d2=$G2_DOMID
 snapshot() { # the pair directories' keys and the maps, as dom0 sees them
@@ -17,7 +18,7 @@ snapshot() { # the pair directories' keys and the maps, as dom0 sees them
 }
 inodes() { echo "$(g1 "stat -c %i $MAP") $(g2 "stat -c %i $MAP")"; }
 
-step "g1 streams 1 GiB to g2's IP under the shim"
+step "g1 streams 1 GiB to g2's IP under the shim, paced to last 32 s"
 xfer_server 2 5500
 # A connection first, so the pair's keys exist before the snapshot.
 xfer 1 2 5500 16M yasmin
@@ -25,7 +26,7 @@ snap0=$(snapshot)
 ino0=$(inodes)
 r1=$(g1 yasmin-stat resets) r2=$(g2 yasmin-stat resets)
 echo "$snap0"
-g1 "($SHIM yasmin-xfer -f inet -c $G2_IP -p 5500 -n 1G; echo rc=\$?) > /tmp/rs-c.log 2>&1 &"
+g1 "($SHIM yasmin-xfer -f inet -c $G2_IP -p 5500 -n 1G -R 32M; echo rc=\$?) > /tmp/rs-c.log 2>&1 &"
 sleep 2
 g1 'grep -q rc= /tmp/rs-c.log' && { g1 'cat /tmp/rs-c.log'; fail "the stream ended before yasmind was stopped"; }
 b0=$(g1 yasmin-stat bytes_sent)

@@ -73,8 +73,8 @@ xfer 3 1 5301 32M tcp
 xfer 1 3 5302 32M tcp
 xfer 1 2 5303 64M yasmin
 
-step "reload with g3 added: it pairs with both while a g1 -> g2 stream goes on"
-g1 "($SHIM yasmin-xfer -f inet -c $G2_IP -p 5303 -n 1G; echo rc=\$?) > /tmp/pol-keep.log 2>&1 &"
+step "reload with g3 added: it pairs with both while a g1 -> g2 stream (paced to 64 MiB/s) goes on"
+g1 "($SHIM yasmin-xfer -f inet -c $G2_IP -p 5303 -n 1G -R 64M; echo rc=\$?) > /tmp/pol-keep.log 2>&1 &"
 sleep 2
 g1 'grep -q rc= /tmp/pol-keep.log' && { g1 'cat /tmp/pol-keep.log'; fail "the stream ended before the reload"; }
 r0=$(g1 yasmin-stat resets)

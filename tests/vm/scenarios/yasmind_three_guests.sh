@@ -30,8 +30,8 @@ step "concurrent g1 -> g2 and g3 -> g2 go over yasmin; g1 -> g3 stays TCP"
 xfer_server 2 5600
 xfer_server 3 5601
 c1=$(counters 1) c3=$(counters 3)
-g1 "($SHIM yasmin-xfer -f inet -c $G2_IP -p 5600 -n 256M; echo rc=\$?) > /tmp/tg-c.log 2>&1 &"
-g3 "($SHIM yasmin-xfer -f inet -c $G2_IP -p 5600 -n 256M; echo rc=\$?) > /tmp/tg-c.log 2>&1 &"
+g1 "($SHIM yasmin-xfer -f inet -c $G2_IP -p 5600 -n 256M -R 64M; echo rc=\$?) > /tmp/tg-c.log 2>&1 &"
+g3 "($SHIM yasmin-xfer -f inet -c $G2_IP -p 5600 -n 256M -R 64M; echo rc=\$?) > /tmp/tg-c.log 2>&1 &"
 sleep 1
 s2=$(g2 yasmin-stat sockets)
 echo "g2 holds $s2 yasmin sockets with both streams running"

@@ -268,8 +268,15 @@ void yasmin_conn_reset_peer(struct yasmin_peer *peer, int err)
 		if (!in)
 			continue;
 		spin_lock(&in->lock);
-		in->gone_err = err;
-		in->gone_id = c->id;
+		/*
+		 * The first reason stands: a peer domain that died is a
+		 * reset, even when dom0 removes the pair (EHOSTUNREACH)
+		 * before the socket's work has run.
+		 */
+		if (!in->gone_err || in->gone_id != c->id) {
+			in->gone_err = err;
+			in->gone_id = c->id;
+		}
 		spin_unlock(&in->lock);
 		yasmin_inbox_kick(in);
 	}

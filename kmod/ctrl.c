@@ -48,6 +48,8 @@
 #define YASMIN_CTRL_TXQ_MAX	1024
 /* A peer that reads nothing of a full ring for this long is dropped. */
 #define YASMIN_CTRL_STALL	(10 * HZ)
+/* How long a removed pair waits for its peer's death to show (above). */
+#define YASMIN_UNPAIR_GRACE	(HZ / 2)
 /* An owner drops a session its peer has not bound after this long. */
 #define YASMIN_JOIN_TIMEOUT	(10 * HZ)
 
@@ -59,6 +61,8 @@ struct yasmin_txmsg {
 
 static LIST_HEAD(yasmin_peers);
 static DEFINE_MUTEX(yasmin_peers_lock);
+/* Set from the domain's save until its restore: no session may start. */
+static bool yasmin_ctrl_frozen;
 static bool yasmin_ctrl_dying;
 
 static u32 yasmin_nonce(void)
@@ -298,6 +302,7 @@ static void yasmin_session_down(struct yasmin_peer *peer, int err,
 	list_for_each_entry_safe(t, tmp, &dropped, node)
 		kfree(t);
 	peer->wanted = false;
+	peer->unpaired_at = 0;
 
 	yasmin_conn_reset_peer(peer, err);
 
@@ -492,24 +497,33 @@ static void yasmin_peer_sync_xs(struct yasmin_peer *peer)
 {
 	lockdep_assert_held(&peer->lock);
 	if (!yasmin_xs_pair_exists(peer->domid)) {
+		if (!peer->up) {
+			yasmin_conn_reset_peer(peer, EHOSTUNREACH);
+			return;
+		}
 		/*
 		 * dom0's yasmind removes a dead domain's pairs as soon as it
-		 * is released, which may be before the liveness check sees
-		 * the channel closed: a peer that is gone is a reset, as
-		 * without yasmind; only a live peer's pair removed (policy)
-		 * is EHOSTUNREACH.
+		 * is released: a peer that is gone is a reset, as without
+		 * yasmind; only a live peer's pair removed (policy) is
+		 * EHOSTUNREACH. Xen may not have closed the dying peer's
+		 * event channels yet, so the channel gets a grace period to
+		 * show it gone (the liveness check calls that a reset)
+		 * before the removal counts as policy.
 		 */
-		if (peer->up && (!peer->owner || peer->peer_bound) &&
-		    !yasmin_evtchn_connected(&peer->ev))
+		if ((!peer->owner || peer->peer_bound) &&
+		    !yasmin_evtchn_connected(&peer->ev)) {
 			yasmin_session_down(peer, ECONNRESET,
 					    "peer domain gone");
-		else if (peer->up)
+		} else if (!peer->unpaired_at) {
+			peer->unpaired_at = jiffies ?: 1;
+		} else if (time_after_eq(jiffies, peer->unpaired_at +
+					 YASMIN_UNPAIR_GRACE)) {
 			yasmin_session_down(peer, EHOSTUNREACH,
 					    "rendezvous removed");
-		else
-			yasmin_conn_reset_peer(peer, EHOSTUNREACH);
+		}
 		return;
 	}
+	peer->unpaired_at = 0;
 	if (peer->owner)
 		yasmin_peer_sync_owner(peer);
 	else
@@ -615,7 +629,8 @@ static void yasmin_peer_work(struct work_struct *work)
 	bool sent = false, eoi;
 
 	mutex_lock(&peer->lock);
-	if (READ_ONCE(yasmin_ctrl_dying))
+	/* Pending bits stay set: a restore kicks every peer again. */
+	if (READ_ONCE(yasmin_ctrl_dying) || READ_ONCE(yasmin_ctrl_frozen))
 		goto out;
 	if (test_and_clear_bit(YASMIN_PEER_XS, &peer->pending))
 		yasmin_peer_sync_xs(peer);
@@ -707,6 +722,10 @@ static void yasmin_peer_liveness(struct work_struct *work)
 		pr_info_ratelimited("domain %u is gone\n", peer->domid);
 		yasmin_session_down(peer, ECONNRESET, "peer domain gone");
 	}
+	/* The pair was removed and the peer lives on: look again. */
+	if (peer->up && peer->unpaired_at &&
+	    time_after_eq(jiffies, peer->unpaired_at + YASMIN_UNPAIR_GRACE))
+		yasmin_peer_kick(peer, YASMIN_PEER_XS);
 	if (peer->up)
 		queue_delayed_work(yasmin_wq, &peer->liveness,
 				   YASMIN_LIVENESS_PERIOD);
@@ -795,6 +814,85 @@ void yasmin_peers_xs_changed_all(void)
 	list_for_each_entry(peer, &yasmin_peers, node)
 		yasmin_peer_kick(peer, YASMIN_PEER_XS);
 	mutex_unlock(&yasmin_peers_lock);
+}
+
+/*
+ * The peers known now, referenced in a new array (peers are never freed
+ * before unload). Returns the count, or -ENOMEM.
+ */
+static int yasmin_peers_snapshot(struct yasmin_peer ***out)
+{
+	struct yasmin_peer *peer, **all;
+	int n = 0, i = 0;
+
+	mutex_lock(&yasmin_peers_lock);
+	list_for_each_entry(peer, &yasmin_peers, node)
+		n++;
+	all = kmalloc_array(max(n, 1), sizeof(*all), GFP_KERNEL);
+	if (all)
+		list_for_each_entry(peer, &yasmin_peers, node)
+			all[i++] = peer;
+	mutex_unlock(&yasmin_peers_lock);
+	*out = all;
+	return all ? n : -ENOMEM;
+}
+
+/*
+ * yasmin_ctrl_suspend() - the domain is about to be saved (xl save,
+ * migration): end every session, resetting its sockets, so that no page of
+ * a peer is still mapped when the domain's memory is written out (a PV
+ * guest with foreign mappings cannot be saved) and no peer waits on a
+ * channel that will not come back: after the restore we are a new domain
+ * to everyone. User space is already frozen.
+ */
+void yasmin_ctrl_suspend(void)
+{
+	struct yasmin_peer **all;
+	s64 maps;
+	int i, n;
+
+	WRITE_ONCE(yasmin_ctrl_frozen, true);
+	n = yasmin_peers_snapshot(&all);
+	for (i = 0; i < n; i++) {
+		mutex_lock(&all[i]->lock);
+		yasmin_session_down(all[i], ECONNRESET, "domain being saved");
+		mutex_unlock(&all[i]->lock);
+	}
+	kfree(all);
+	/* The sockets' resets run there and let go of their data rings. */
+	flush_workqueue(yasmin_wq);
+	maps = atomic64_read(&yasmin_stats[YASMIN_STAT_MAPS]);
+	if (maps)
+		pr_warn("%lld foreign pages still mapped at save\n", maps);
+}
+
+/*
+ * yasmin_ctrl_resume() - the domain runs again, as @self: the same domid
+ * when the save was cancelled or only checkpointed, a new one after a
+ * restore. Every session starts from nothing; which side owns a pair's
+ * page follows the new domid.
+ */
+void yasmin_ctrl_resume(domid_t self)
+{
+	struct yasmin_peer **all;
+	int i, n;
+
+	n = yasmin_peers_snapshot(&all);
+	for (i = 0; i < n; i++) {
+		struct yasmin_peer *peer = all[i];
+
+		mutex_lock(&peer->lock);
+		peer->owner = self < peer->domid;
+		peer->last_request = 0;
+		peer->last_want = 0;
+		peer->wanted = false;
+		peer->gen = 0;
+		mutex_unlock(&peer->lock);
+	}
+	WRITE_ONCE(yasmin_ctrl_frozen, false);
+	for (i = 0; i < n; i++)
+		yasmin_peer_kick(all[i], YASMIN_PEER_XS);
+	kfree(all);
 }
 
 int yasmin_ctrl_init(void)

@@ -100,25 +100,6 @@ static void yasmin_size_budgets(void)
 					 yasmin_max_evtchns / 4) / 2;
 }
 
-static int yasmin_find_self(void)
-{
-	unsigned int domid;
-	int n;
-
-	if (xen_initial_domain()) {
-		yasmin_self = 0;
-		return 0;
-	}
-	/* Relative XenStore paths are under /local/domain/<our domid>. */
-	n = xenbus_scanf(XBT_NIL, "domid", "", "%u", &domid);
-	if (n != 1 || domid >= DOMID_FIRST_RESERVED) {
-		pr_err("cannot read our domid from XenStore (%d)\n", n);
-		return n < 0 ? n : -ENODEV;
-	}
-	yasmin_self = domid;
-	return 0;
-}
-
 static int __init yasmin_init(void)
 {
 	u64 ring = (u64)yasmin_ring_kb * 1024;
@@ -134,9 +115,13 @@ static int __init yasmin_init(void)
 		       yasmin_ring_order_bytes(YASMIN_RING_ORDER_MAX) / 1024);
 		return -EINVAL;
 	}
-	err = yasmin_find_self();
-	if (err)
-		return err;
+	if (xen_initial_domain()) {
+		yasmin_self = 0;
+	} else {
+		err = yasmin_xs_find_self(&yasmin_self);
+		if (err)
+			return err;
+	}
 	yasmin_size_budgets();
 	yasmin_linger_init();
 
@@ -155,13 +140,16 @@ static int __init yasmin_init(void)
 	if (err)
 		goto err_ctrl;
 
+	err = yasmin_pm_init();
+	if (err)
+		goto err_xs;
 	err = vsock_core_register(&yasmin_transport, VSOCK_TRANSPORT_F_G2H);
 	if (err) {
 		if (err == -EBUSY)
 			pr_err("another guest-to-host vsock transport is loaded (e.g. vmw_vsock_virtio_transport); unload it first\n");
 		else
 			pr_err("vsock_core_register failed: %d\n", err);
-		goto err_xs;
+		goto err_pm;
 	}
 	pr_info("loaded: domain %u, vsock CID %u, default ring %u KiB, max_grants %u, max_peer_grants %u, max_peer_lingering %u, max_maps %u, max_peer_maps %u, max_peer_conns %u, max_evtchns %u\n",
 		yasmin_self, yasmin_domid_to_cid(yasmin_self), yasmin_ring_kb,
@@ -171,6 +159,8 @@ static int __init yasmin_init(void)
 		yasmin_max_evtchns);
 	return 0;
 
+err_pm:
+	yasmin_pm_uninit();
 err_xs:
 	yasmin_xs_uninit();
 err_ctrl:
@@ -185,6 +175,7 @@ err_stats:
 static void __exit yasmin_exit(void)
 {
 	vsock_core_unregister(&yasmin_transport);
+	yasmin_pm_uninit();
 	yasmin_xs_uninit();
 	yasmin_ctrl_uninit();
 	destroy_workqueue(yasmin_wq);

@@ -191,6 +191,21 @@ static void yasmin_xs_changed(struct xenbus_watch *watch, const char *path,
 	yasmin_peer_xs_changed(peer);
 }
 
+/* Our domid, as XenStore says: relative paths are under our own home. */
+int yasmin_xs_find_self(domid_t *self)
+{
+	unsigned int domid;
+	int n;
+
+	n = xenbus_scanf(XBT_NIL, "domid", "", "%u", &domid);
+	if (n != 1 || domid >= DOMID_FIRST_RESERVED) {
+		pr_err("cannot read our domid from XenStore (%d)\n", n);
+		return n < 0 ? n : -ENODEV;
+	}
+	*self = domid;
+	return 0;
+}
+
 int yasmin_xs_init(void)
 {
 	int err;

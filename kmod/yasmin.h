@@ -14,6 +14,7 @@
  *   conn.c       per-socket connections, driven by state.c's table
  *   state.c      the connection state machine, pure
  *   transport.c  the vsock transport ops table
+ *   pm.c         save, restore and migration of our own domain
  *
  * Lock order: peer->lock (mutex) -> sk_lock -> peer->tx_lock and
  * peer->conns_lock (spinlocks). Socket operations run under sk_lock and so
@@ -149,6 +150,7 @@ bool yasmin_evtchn_connected(struct yasmin_evtchn *ev);
 
 /* xs.c */
 int yasmin_xs_init(void);
+int yasmin_xs_find_self(domid_t *self);
 void yasmin_xs_uninit(void);
 bool yasmin_xs_pair_exists(domid_t peer);
 int yasmin_xs_read_u32(domid_t peer, const char *key, u32 *val);
@@ -175,6 +177,7 @@ struct yasmin_peer {
 	u32 tx_cons_seen;		/* the peer's cons at tx_moved */
 	unsigned long tx_moved;		/* jiffies it last moved */
 	unsigned long up_since;		/* jiffies the session came up */
+	unsigned long unpaired_at;	/* jiffies dom0 removed the pair */
 
 	/*
 	 * up, gen and the control page: written under lock and tx_lock,
@@ -233,6 +236,12 @@ int yasmin_ctrl_reply(struct yasmin_peer *peer,
 bool yasmin_ctrl_cancel(struct yasmin_peer *peer, u32 conn_id);
 int yasmin_ctrl_init(void);
 void yasmin_ctrl_uninit(void);
+void yasmin_ctrl_suspend(void);
+void yasmin_ctrl_resume(domid_t self);
+
+/* pm.c */
+int yasmin_pm_init(void);
+void yasmin_pm_uninit(void);
 
 /* chan.c: the data channel of one connected socket. */
 /* Raise *@max to @idx if @idx is ahead of it (ring indices wrap). */

@@ -7,8 +7,8 @@
 . /harness/scenarios/hostile.inc
 hostile_setup
 
-step "guest2 fills the control ring for 60 s"
-hostile_run -t 60 -H 5 ctrl-fill
+step "guest2 fills the control ring for 30 s (three times the 10 s a stalled peer is given)"
+hostile_run -t 30 -H 5 ctrl-fill
 wait_log 2 /tmp/hostile.log '^hostile: ctrl-fill' 120
 g2 'cat /tmp/hostile.log'
 mid=$(victim_counters)

@@ -4,7 +4,7 @@
 # bounds the rings its peers get: a 2 MiB connect to a 4 KiB listener runs
 # on 4 KiB rings: the acceptor maps just those, and the connector lets go
 # of the rest of its offer.
-SIZE=${RING_BULK_SIZE:-1G}
+SIZE=${RING_BULK_SIZE:-256M}
 step "guest2 serves, taking rings up to 2 MiB"
 g2 'yasmin-xfer -s -p 5500 -B 2097152 > /tmp/ring-s.log 2>&1 &'
 wait_log 2 /tmp/ring-s.log 'listening on port'

@@ -7,6 +7,7 @@
 # the save starting. After the restore g2's module names its new domid,
 # the old domid's rendezvous is gone, and a new shimmed connection to g2's
 # IP goes over yasmin to the new domid within 5 s of g2's agent answering.
+# A checkpoint (xl save -c) then leaves g2 running under its domid.
 # The image goes through gzip: dom0's RAM-backed /tmp cannot hold a whole
 # guest's memory.
 . /harness/scenarios/yasmind.inc
@@ -93,5 +94,25 @@ echo "a verified shimmed transfer to $G2_IP went over yasmin to domain $new $bac
 expect_pairs "$d1/$new" "$new/$d1"
 map_has 1 "$G2_IP" "$new" g2
 map_has 2 "$G1_IP" "$d1" g1
+
+step "a checkpoint (xl save -c): g2 keeps running and its domid, and works"
+rm -f "$FIFO"
+mkfifo "$FIFO"
+gzip -1 < "$FIFO" > /dev/null &
+zip=$!
+rc=0
+timeout 300 xl save -c g2 "$FIFO" > /tmp/sr-save.log 2>&1 || rc=$?
+wait "$zip" || true
+rm -f "$FIFO"
+grep -v progress /tmp/sr-save.log
+[ "$rc" = 0 ] || fail "xl save -c failed ($rc)"
+assert_eq "$(xl domid g2)" "$new" "g2's domid after the checkpoint"
+log=$(g2 'dmesg | grep yasmin:')
+assert_eq "$(echo "$log" | grep -c 'domain being saved')" 2 "saves g2's module went through"
+echo "$log" | grep -q "restored as domain $new" && fail "the checkpoint was taken for a restore"
+out=$(g1 "$SHIM yasmin-xfer -f inet -c $G2_IP -p 5101 -n 4M 2>&1")
+echo "$out"
+assert_grep "vsock to domain $new " "$out"
+assert_grep "^OK conns=1 bytes=4194304" "$out"
 g1 'killall yasmin-xfer 2>/dev/null; true'
 g2 'killall yasmin-xfer 2>/dev/null; true'

@@ -817,24 +817,20 @@ void yasmin_peers_xs_changed_all(void)
 }
 
 /*
- * The peers known now, referenced in a new array (peers are never freed
- * before unload). Returns the count, or -ENOMEM.
+ * The peer after @prev in the global list (the first when @prev is NULL),
+ * or NULL. Safe without holding the list lock in between: peers are only
+ * ever added at the head and never freed before unload, so an entry's
+ * next pointer stays valid. Peers added meanwhile are not visited.
  */
-static int yasmin_peers_snapshot(struct yasmin_peer ***out)
+static struct yasmin_peer *yasmin_peer_next(struct yasmin_peer *prev)
 {
-	struct yasmin_peer *peer, **all;
-	int n = 0, i = 0;
+	struct list_head *next;
 
 	mutex_lock(&yasmin_peers_lock);
-	list_for_each_entry(peer, &yasmin_peers, node)
-		n++;
-	all = kmalloc_array(max(n, 1), sizeof(*all), GFP_KERNEL);
-	if (all)
-		list_for_each_entry(peer, &yasmin_peers, node)
-			all[i++] = peer;
+	next = prev ? prev->node.next : yasmin_peers.next;
 	mutex_unlock(&yasmin_peers_lock);
-	*out = all;
-	return all ? n : -ENOMEM;
+	return next == &yasmin_peers ? NULL :
+	       list_entry(next, struct yasmin_peer, node);
 }
 
 /*
@@ -843,22 +839,20 @@ static int yasmin_peers_snapshot(struct yasmin_peer ***out)
  * a peer is still mapped when the domain's memory is written out (a PV
  * guest with foreign mappings cannot be saved) and no peer waits on a
  * channel that will not come back: after the restore we are a new domain
- * to everyone. User space is already frozen.
+ * to everyone. User space is already frozen. A peer that appears after
+ * yasmin_ctrl_frozen is set cannot start a session.
  */
 void yasmin_ctrl_suspend(void)
 {
-	struct yasmin_peer **all;
+	struct yasmin_peer *peer = NULL;
 	s64 maps;
-	int i, n;
 
 	WRITE_ONCE(yasmin_ctrl_frozen, true);
-	n = yasmin_peers_snapshot(&all);
-	for (i = 0; i < n; i++) {
-		mutex_lock(&all[i]->lock);
-		yasmin_session_down(all[i], ECONNRESET, "domain being saved");
-		mutex_unlock(&all[i]->lock);
+	while ((peer = yasmin_peer_next(peer))) {
+		mutex_lock(&peer->lock);
+		yasmin_session_down(peer, ECONNRESET, "domain being saved");
+		mutex_unlock(&peer->lock);
 	}
-	kfree(all);
 	/* The sockets' resets run there and let go of their data rings. */
 	flush_workqueue(yasmin_wq);
 	maps = atomic64_read(&yasmin_stats[YASMIN_STAT_MAPS]);
@@ -874,13 +868,9 @@ void yasmin_ctrl_suspend(void)
  */
 void yasmin_ctrl_resume(domid_t self)
 {
-	struct yasmin_peer **all;
-	int i, n;
+	struct yasmin_peer *peer = NULL;
 
-	n = yasmin_peers_snapshot(&all);
-	for (i = 0; i < n; i++) {
-		struct yasmin_peer *peer = all[i];
-
+	while ((peer = yasmin_peer_next(peer))) {
 		mutex_lock(&peer->lock);
 		peer->owner = self < peer->domid;
 		peer->last_request = 0;
@@ -890,9 +880,12 @@ void yasmin_ctrl_resume(domid_t self)
 		mutex_unlock(&peer->lock);
 	}
 	WRITE_ONCE(yasmin_ctrl_frozen, false);
-	for (i = 0; i < n; i++)
-		yasmin_peer_kick(all[i], YASMIN_PEER_XS);
-	kfree(all);
+	/*
+	 * Every peer looks again, those the re-registered watch created
+	 * while we were frozen too: their work ran, found us frozen, and
+	 * left their pending bits for this kick.
+	 */
+	yasmin_peers_xs_changed_all();
 }
 
 int yasmin_ctrl_init(void)

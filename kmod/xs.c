@@ -220,12 +220,17 @@ int yasmin_xs_init(void)
 	if (err) {
 		pr_err("cannot watch %s: %d\n", yasmin_xs_self_dir, err);
 		kfree(yasmin_xs_self_dir);
+		yasmin_xs_self_dir = NULL;
 	}
 	return err;
 }
 
+/* Also after a failed yasmin_xs_init() (a restore's can fail). */
 void yasmin_xs_uninit(void)
 {
+	if (!yasmin_xs_self_dir)
+		return;
 	unregister_xenbus_watch(&yasmin_xs_watch);
 	kfree(yasmin_xs_self_dir);
+	yasmin_xs_self_dir = NULL;
 }

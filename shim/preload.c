@@ -246,6 +246,12 @@ static void map_refresh_locked(void)
 	if (yasmin_map_parse(&map, text, len, conf_path, map_warn, NULL) < 0)
 		fprintf(stderr, "yasmin: out of memory reading %s\n", conf_path);
 	free(text);
+	/*
+	 * A new map may follow a new domid (the VM was saved and restored,
+	 * or migrated): ask vsock again rather than trust what this process
+	 * learnt before.
+	 */
+	__atomic_store_n(&self_domid, -2, __ATOMIC_RELAXED);
 	self = conf_path == auto_path ? yasmin_self_domid() : -1;
 	if (self >= 0 && !yasmin_map_by_domid(&map, self)) {
 		map_unusable_locked("written for another VM: it does not list this one's domid",
@@ -413,9 +419,12 @@ __attribute__((constructor)) static void yasmin_init(void)
 #endif
 	conf_path = conf_env ? conf_env : hand_path;
 	yasmin_exec_init();
+#if defined(YASMIN_TEST_HOOK) || defined(YASMIN_TEST_ETC)
+	/* host tests only: a production shim takes its domid from vsock */
 	e = getenv("YASMIN_TEST_SELF_DOMID");
 	if (e && *e)
 		test_self_domid = atol(e);
+#endif
 	conf_checked = -1;
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 	/* Last: real.socket set means "ready" to the other threads. */

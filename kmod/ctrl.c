@@ -94,22 +94,22 @@ static irqreturn_t yasmin_ctrl_irq(int irq, void *dev)
 /* Our half of the page: the ring we produce and the one we consume. */
 static struct yasmin_ctrl_idx *yasmin_ctrl_tx_idx(struct yasmin_peer *peer)
 {
-	return peer->owner ? &peer->page->o2p : &peer->page->p2o;
+	return yasmin_peer_owner(peer) ? &peer->page->o2p : &peer->page->p2o;
 }
 
 static struct yasmin_ctrl_msg *yasmin_ctrl_tx_slots(struct yasmin_peer *peer)
 {
-	return peer->owner ? peer->page->o2p_msg : peer->page->p2o_msg;
+	return yasmin_peer_owner(peer) ? peer->page->o2p_msg : peer->page->p2o_msg;
 }
 
 static struct yasmin_ctrl_idx *yasmin_ctrl_rx_idx(struct yasmin_peer *peer)
 {
-	return peer->owner ? &peer->page->p2o : &peer->page->o2p;
+	return yasmin_peer_owner(peer) ? &peer->page->p2o : &peer->page->o2p;
 }
 
 static struct yasmin_ctrl_msg *yasmin_ctrl_rx_slots(struct yasmin_peer *peer)
 {
-	return peer->owner ? peer->page->p2o_msg : peer->page->o2p_msg;
+	return yasmin_peer_owner(peer) ? peer->page->p2o_msg : peer->page->o2p_msg;
 }
 
 static bool yasmin_ctrl_full(struct yasmin_peer *peer)
@@ -309,7 +309,7 @@ static void yasmin_session_down(struct yasmin_peer *peer, int err,
 	yasmin_evtchn_uninit(&peer->ev, peer);
 	/* No handler of the old channel runs any more: nothing to EOI. */
 	clear_bit(YASMIN_PEER_EOI, &peer->pending);
-	if (peer->owner) {
+	if (yasmin_peer_owner(peer)) {
 		if (peer->page_grant.nr) {
 			yasmin_grant_area_uninit(&peer->page_grant,
 						 YASMIN_LINGER_CTRL);
@@ -510,7 +510,7 @@ static void yasmin_peer_sync_xs(struct yasmin_peer *peer)
 		 * show it gone (the liveness check calls that a reset)
 		 * before the removal counts as policy.
 		 */
-		if ((!peer->owner || peer->peer_bound) &&
+		if ((!yasmin_peer_owner(peer) || peer->peer_bound) &&
 		    !yasmin_evtchn_connected(&peer->ev)) {
 			yasmin_session_down(peer, ECONNRESET,
 					    "peer domain gone");
@@ -524,7 +524,7 @@ static void yasmin_peer_sync_xs(struct yasmin_peer *peer)
 		return;
 	}
 	peer->unpaired_at = 0;
-	if (peer->owner)
+	if (yasmin_peer_owner(peer))
 		yasmin_peer_sync_owner(peer);
 	else
 		yasmin_peer_sync_other(peer);
@@ -536,7 +536,7 @@ static void yasmin_peer_use(struct yasmin_peer *peer)
 	lockdep_assert_held(&peer->lock);
 	if (peer->up)
 		return;
-	if (!peer->owner) {
+	if (!yasmin_peer_owner(peer)) {
 		if (!peer->requested)
 			yasmin_session_request(peer);
 		return;
@@ -711,7 +711,7 @@ static void yasmin_peer_liveness(struct work_struct *work)
 	if (!peer->up)
 		goto out;
 	bound = yasmin_evtchn_connected(&peer->ev);
-	if (peer->owner && !peer->peer_bound) {
+	if (yasmin_peer_owner(peer) && !peer->peer_bound) {
 		peer->peer_bound = bound;
 		/* A page and a port held for a peer that never comes. */
 		if (!bound && time_after(jiffies, peer->up_since +
@@ -781,7 +781,6 @@ struct yasmin_peer *yasmin_peer_get(domid_t domid)
 	if (!peer)
 		goto out;
 	peer->domid = domid;
-	peer->owner = yasmin_self < domid;
 	mutex_init(&peer->lock);
 	spin_lock_init(&peer->tx_lock);
 	spin_lock_init(&peer->conns_lock);
@@ -861,18 +860,17 @@ void yasmin_ctrl_suspend(void)
 }
 
 /*
- * yasmin_ctrl_resume() - the domain runs again, as @self: the same domid
+ * yasmin_ctrl_resume() - the domain runs again: under the same domid
  * when the save was cancelled or only checkpointed, a new one after a
  * restore. Every session starts from nothing; which side owns a pair's
- * page follows the new domid.
+ * page follows the new domid (yasmin_peer_owner()).
  */
-void yasmin_ctrl_resume(domid_t self)
+void yasmin_ctrl_resume(void)
 {
 	struct yasmin_peer *peer = NULL;
 
 	while ((peer = yasmin_peer_next(peer))) {
 		mutex_lock(&peer->lock);
-		peer->owner = self < peer->domid;
 		peer->last_request = 0;
 		peer->last_want = 0;
 		peer->wanted = false;
@@ -914,7 +912,7 @@ void yasmin_ctrl_uninit(void)
 		cancel_delayed_work_sync(&peer->liveness);
 		cancel_delayed_work_sync(&peer->rx_later);
 		cancel_work_sync(&peer->work);
-		if (!peer->owner)
+		if (!yasmin_peer_owner(peer))
 			yasmin_xs_remove(peer->domid, "request");
 		list_del(&peer->node);
 		kfree(peer);

@@ -42,7 +42,7 @@ static int yasmin_pm_resume(struct device *dev)
 		if (err)
 			pr_err("no rendezvous after the restore: %d\n", err);
 	}
-	yasmin_ctrl_resume(yasmin_self);
+	yasmin_ctrl_resume();
 	return 0;
 }
 

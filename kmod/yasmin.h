@@ -164,7 +164,6 @@ void yasmin_xs_unpublish_ctrl(domid_t peer);
 /* ctrl.c: one per domain pair we talk to. */
 struct yasmin_peer {
 	domid_t domid;
-	bool owner;			/* lower domid: owns the control page */
 	struct list_head node;		/* in the global peer list */
 
 	/* Session state: protected by lock, used by the work item only. */
@@ -220,6 +219,15 @@ struct yasmin_peer {
 	struct delayed_work rx_later;	/* the ring had more than a budget */
 };
 
+/*
+ * The lower domid owns the pair's control page. Our domid changes only
+ * across a save and restore, when every session is down.
+ */
+static inline bool yasmin_peer_owner(const struct yasmin_peer *peer)
+{
+	return READ_ONCE(yasmin_self) < peer->domid;
+}
+
 #define YASMIN_PEER_XS		0	/* re-read XenStore */
 #define YASMIN_PEER_USE		1	/* a local socket wants the channel */
 #define YASMIN_PEER_EOI		2	/* an event awaits its lateeoi */
@@ -237,7 +245,7 @@ bool yasmin_ctrl_cancel(struct yasmin_peer *peer, u32 conn_id);
 int yasmin_ctrl_init(void);
 void yasmin_ctrl_uninit(void);
 void yasmin_ctrl_suspend(void);
-void yasmin_ctrl_resume(domid_t self);
+void yasmin_ctrl_resume(void);
 
 /* pm.c */
 int yasmin_pm_init(void);

@@ -16,7 +16,7 @@
 # The guest kernel's headers: scripts/kver resolves the one the emulated
 # guests boot, so the module always matches the kernel it is loaded into.
 KVER ?= $(shell scripts/kver 2>/dev/null)
-KDIR ?= /usr/src/linux-headers-$(KVER)
+KDIR ?= $(shell scripts/kdir $(KVER) 2>/dev/null)
 
 export KVER KDIR
 

@@ -17,6 +17,10 @@ DOM0_MODS="xen-privcmd xen-evtchn xen-gntdev xen-gntalloc xenfs xen-netback brid
 # xen-evtchn, xen-gntdev and xen-gntalloc: /dev/xen/{evtchn,gntdev,gntalloc}
 # for tests/prog/yasmin-hostile, a peer speaking the protocol from userspace.
 GUEST_MODS="vsock xen-netfront xen-evtchn xen-gntdev xen-gntalloc"
+# Modules a scenario loads itself (insmod each file of
+# /etc/modules.ondemand/<name>, in order): vsock_loopback puts the kernel's
+# virtio transport behind CID 1, the reference yasmin is compared with.
+GUEST_ONDEMAND_MODS="vsock_loopback"
 
 XEN_BINS="/usr/lib/xen-4.17/bin/xl /usr/lib/xen-4.17/bin/oxenstored
 /usr/lib/xen-4.17/bin/xenconsoled /usr/lib/xen-4.17/bin/xen-init-dom0
@@ -182,6 +186,23 @@ copy_modules() {
 	done
 }
 
+# copy_modules_ondemand ROOT MOD...: the same, loaded by nobody at boot;
+# /etc/modules.ondemand/MOD lists the files to insmod for MOD, in order.
+copy_modules_ondemand() {
+	local root=$1 m ko
+	shift
+	mkdir -p "$root/etc/modules.ondemand"
+	for m in "$@"; do
+		modprobe -d "$KPKG" -S "$KVER" --show-depends "$m" |
+			sed -n 's/^insmod \([^ ]*\).*/\1/p' | while read -r ko; do
+			ko=${ko#"$KPKG"}
+			mkdir -p "$root$(dirname "$ko")"
+			cp "$KPKG$ko" "$root$ko"
+			echo "$ko" >> "$root/etc/modules.ondemand/$m"
+		done
+	done
+}
+
 # overlay_libs ROOT LIST: copy into the overlay ROOT every library that
 # ROOT's programs (/opt/yasmin/bin) need and the base image lacks (LIST: the
 # base's files, as "./path" lines), e.g. the Xen libraries tests/prog links.
@@ -251,6 +272,7 @@ build_bases() {
 
 	common_base "$IMG/guest"
 	copy_modules "$IMG/guest" $GUEST_MODS
+	copy_modules_ondemand "$IMG/guest" $GUEST_ONDEMAND_MODS
 	for p in $pkgs; do copy_pkg "$IMG/guest" "$p"; done
 
 	common_base "$IMG/dom0"

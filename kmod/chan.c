@@ -93,6 +93,8 @@ static void yasmin_chan_set_rings(struct yasmin_chan *ch, void **c2a,
 		ch->tx_cons = &ch->intf->c2a_cons;
 		ch->rx_prod = &ch->intf->a2c_prod;
 		ch->rx_cons = &ch->intf->a2c_cons;
+		ch->tx_rec = ch->intf->c2a_rec;
+		ch->rx_rec = ch->intf->a2c_rec;
 	} else {
 		ch->tx.pages = a2c;
 		ch->rx.pages = c2a;
@@ -100,9 +102,15 @@ static void yasmin_chan_set_rings(struct yasmin_chan *ch, void **c2a,
 		ch->tx_cons = &ch->intf->a2c_cons;
 		ch->rx_prod = &ch->intf->c2a_prod;
 		ch->rx_cons = &ch->intf->c2a_cons;
+		ch->tx_rec = ch->intf->a2c_rec;
+		ch->rx_rec = ch->intf->c2a_rec;
 	}
 	ch->tx_prod_val = 0;
 	ch->rx_cons_val = 0;
+	ch->tx_msg_prod_val = 0;
+	ch->rx_msg_cons_val = 0;
+	ch->tx_need = 0;
+	ch->rx_window = 0;
 	ch->asked_data = false;
 	ch->asked_space = false;
 	ch->rx_prod_max = 0;
@@ -339,4 +347,6 @@ void yasmin_chan_uninit(struct yasmin_conn *c)
 	ch->tx_cons = NULL;
 	ch->rx_prod = NULL;
 	ch->rx_cons = NULL;
+	ch->tx_rec = NULL;
+	ch->rx_rec = NULL;
 }

@@ -465,6 +465,20 @@ void yasmin_conn_release(struct vsock_sock *vsk)
 	vsock_remove_sock(vsk);
 }
 
+/*
+ * The receive window of a connection whose rings are set: the socket's
+ * buffer size, or the whole ring while the size is the core's default
+ * (ring_kb sized the ring then). SO_VM_SOCKETS_BUFFER_SIZE changes it
+ * later (transport.c).
+ */
+static void yasmin_conn_set_window(struct yasmin_conn *c)
+{
+	u64 size = c->vsk->buffer_size;
+
+	yasmin_chan_set_window(c, size == YASMIN_VSOCK_DEFAULT_BUFFER_SIZE ?
+			       U64_MAX : size);
+}
+
 /* Ring size for a new connection: the socket's buffer size, or ring_kb. */
 static int yasmin_conn_order(struct vsock_sock *vsk)
 {
@@ -547,9 +561,12 @@ int yasmin_conn_connect(struct vsock_sock *vsk)
 	do {
 		c->id = get_random_u32();
 	} while (!c->id);
+	c->chan.seqpacket = sk_vsock(vsk)->sk_type == SOCK_SEQPACKET;
 	err = yasmin_chan_init_connector(c, peer, order, &msg);
 	if (err)
 		return err;
+	if (c->chan.seqpacket)
+		msg.flags = YASMIN_CONNECT_SEQPACKET;
 	msg.src_port = vsk->local_addr.svm_port;
 	msg.dst_port = vsk->remote_addr.svm_port;
 	msg.conn_id = c->id;
@@ -672,9 +689,12 @@ static void yasmin_conn_rx_connect(struct yasmin_peer *peer,
 		return;
 	}
 	lock_sock(listener);
+	/* A SOCK_STREAM connect to a SOCK_SEQPACKET listener, or back. */
 	if (listener->sk_state != TCP_LISTEN ||
 	    sk_acceptq_is_full(listener) ||
-	    listener->sk_shutdown == SHUTDOWN_MASK)
+	    listener->sk_shutdown == SHUTDOWN_MASK ||
+	    (listener->sk_type == SOCK_SEQPACKET) !=
+	    !!(m->flags & YASMIN_CONNECT_SEQPACKET))
 		goto refuse;
 
 	child = vsock_create_connected(listener);
@@ -702,13 +722,15 @@ static void yasmin_conn_rx_connect(struct yasmin_peer *peer,
 	maps = YASMIN_INTF_PAGES + (2u << order);
 	if (!yasmin_conn_charge_accept(peer, maps))
 		goto drop_child;
+	c->chan.seqpacket = child->sk_type == SOCK_SEQPACKET;
 	err = yasmin_chan_init_acceptor(c, peer->domid, m, order);
 	if (err) {
 		yasmin_conn_uncharge_accept(peer, maps);
 		goto drop_child;
 	}
 	c->peer_maps = maps;
-	vchild->buffer_size = yasmin_ring_order_bytes(c->chan.order);
+	/* The child keeps the listener's buffer size, as its window. */
+	yasmin_conn_set_window(c);
 	yasmin_conn_attach(c, peer);
 	c->state = yasmin_conn_next(c->state, YASMIN_EV_ACCEPT);
 
@@ -786,6 +808,7 @@ static void yasmin_conn_rx_locked(struct yasmin_conn *c,
 			break;
 		}
 		c->state = next;
+		yasmin_conn_set_window(c);
 		vsk->local_addr.svm_cid = yasmin_domid_to_cid(yasmin_self);
 		sk->sk_state = TCP_ESTABLISHED;
 		sk->sk_socket->state = SS_CONNECTED;

@@ -43,11 +43,41 @@ s64 yasmin_chan_has_data(struct yasmin_conn *c)
 	return used;
 }
 
+/*
+ * The most bytes we may have in flight: the ring, or less when the peer's
+ * receive window says so. Any value the peer writes is safe: it can only
+ * make us wait, as a peer that does not read could anyway.
+ */
+static u32 yasmin_chan_tx_limit(struct yasmin_chan *ch)
+{
+	u32 window = READ_ONCE(ch->tx_cons->window);
+
+	return window && window < ch->tx.size ? window : ch->tx.size;
+}
+
+/*
+ * SOCK_SEQPACKET: a message starts only when all of it fits and a record
+ * slot is free, so has_space() says no until then, and the core's writer
+ * waits (or gets EAGAIN) without having written part of it.
+ */
+static bool yasmin_chan_msg_fits(struct yasmin_conn *c, s64 space)
+{
+	struct yasmin_chan *ch = &c->chan;
+	u32 msg_cons = READ_ONCE(ch->tx_cons->msg_cons);
+	u32 pending = ch->tx_msg_prod_val - msg_cons;
+
+	if (pending > YASMIN_MSG_RECS) {
+		yasmin_conn_broken(c, "send record index out of range");
+		return false;
+	}
+	return pending < YASMIN_MSG_RECS && space >= ch->tx_need;
+}
+
 s64 yasmin_chan_has_space(struct yasmin_conn *c)
 {
 	struct yasmin_chan *ch = &c->chan;
 	long used;
-	u32 cons;
+	u32 cons, limit;
 
 	if (!ch->up || c->broken)
 		return 0;
@@ -58,7 +88,99 @@ s64 yasmin_chan_has_space(struct yasmin_conn *c)
 		return 0;
 	}
 	yasmin_index_seen(&ch->tx_cons_max, cons);
-	return ch->tx.size - used;
+	limit = yasmin_chan_tx_limit(ch);
+	if (used >= limit)
+		return 0;
+	if (ch->seqpacket && !yasmin_chan_msg_fits(c, limit - used))
+		return 0;
+	return limit - used;
+}
+
+/* Bytes we sent that the peer has not read yet (SIOCOUTQ). */
+s64 yasmin_chan_unsent(struct yasmin_conn *c)
+{
+	struct yasmin_chan *ch = &c->chan;
+	long used;
+
+	if (!ch->up || c->broken)
+		return 0;
+	used = yasmin_ring_span(ch->tx_prod_val, READ_ONCE(ch->tx_cons->cons),
+				ch->tx.size);
+	return used < 0 ? 0 : used;
+}
+
+/* Complete messages the peer has published and we have not read. */
+u32 yasmin_chan_msgs(struct yasmin_conn *c)
+{
+	struct yasmin_chan *ch = &c->chan;
+	u32 msgs;
+
+	if (!ch->up || c->broken || c->state == YASMIN_CONN_CONNECTING)
+		return 0;
+	msgs = READ_ONCE(ch->rx_prod->msg_prod) - ch->rx_msg_cons_val;
+	if (msgs > YASMIN_MSG_RECS) {
+		yasmin_conn_broken(c, "receive record index out of range");
+		return 0;
+	}
+	return msgs;
+}
+
+/* Enough to read: @target bytes of a stream, or one whole message. */
+static bool yasmin_chan_readable(struct yasmin_conn *c, size_t target)
+{
+	if (c->chan.seqpacket)
+		return yasmin_chan_msgs(c) > 0;
+	return yasmin_chan_has_data(c) >= (s64)target;
+}
+
+/*
+ * Wake a writer waiting for room; it asked with want_space. Requires: our
+ * cons (or window) published, then a full barrier, as the callers do.
+ */
+static void yasmin_chan_kick_writer(struct yasmin_chan *ch)
+{
+	if (READ_ONCE(ch->rx_prod->want_space) &&
+	    xchg(&ch->rx_prod->want_space, YASMIN_NOTIFY_OFF))
+		yasmin_evtchn_notify(&ch->ev);
+}
+
+/*
+ * yasmin_chan_set_window() - let the peer have at most @bytes in flight
+ * towards us (SO_VM_SOCKETS_BUFFER_SIZE on a connected socket); the ring
+ * cannot grow, so more than its size means all of it. A larger window
+ * wakes a writer that waited for room.
+ */
+void yasmin_chan_set_window(struct yasmin_conn *c, u64 bytes)
+{
+	struct yasmin_chan *ch = &c->chan;
+
+	if (!ch->up)
+		return;
+	ch->rx_window = bytes < ch->rx.size ? bytes : 0;
+	WRITE_ONCE(ch->rx_cons->window, ch->rx_window);
+	/*
+	 * The window before want_space; pairs with the virt_mb() in
+	 * yasmin_chan_want_space() between setting it and re-reading ours.
+	 */
+	virt_mb();
+	yasmin_chan_kick_writer(ch);
+}
+
+/*
+ * yasmin_chan_rcvlowat() - a reader wants @target bytes: if fewer are
+ * there and the writer waits for room, wake it now. Past half the window
+ * a read does not wake it by itself (see yasmin_chan_dequeue()), and a
+ * reader waiting for more than that would wait for ever.
+ */
+void yasmin_chan_rcvlowat(struct yasmin_conn *c, int target)
+{
+	struct yasmin_chan *ch = &c->chan;
+
+	if (!ch->up || ch->seqpacket || yasmin_chan_has_data(c) >= target)
+		return;
+	/* cons was published by the last read; see yasmin_chan_dequeue() */
+	virt_mb();
+	yasmin_chan_kick_writer(ch);
 }
 
 static size_t yasmin_copy_from_msg(void *buf, size_t len, void *iter)
@@ -181,10 +303,8 @@ ssize_t yasmin_chan_dequeue(struct yasmin_conn *c, struct msghdr *msg,
 		 */
 		virt_mb();
 		used = avail - copied;
-		if (used <= ch->rx.size / 2 &&
-		    READ_ONCE(ch->rx_prod->want_space) &&
-		    xchg(&ch->rx_prod->want_space, YASMIN_NOTIFY_OFF))
-			yasmin_evtchn_notify(&ch->ev);
+		if (used <= (ch->rx_window ?: ch->rx.size) / 2)
+			yasmin_chan_kick_writer(ch);
 		if (got != want)
 			break;
 	}
@@ -193,6 +313,120 @@ ssize_t yasmin_chan_dequeue(struct yasmin_conn *c, struct msghdr *msg,
 	c->rx_drained = copied == avail;
 	yasmin_stat_add(YASMIN_STAT_BYTES_RECEIVED, copied);
 	return copied;
+}
+
+/*
+ * yasmin_chan_enqueue_msg() - SOCK_SEQPACKET: send one message of @len
+ * bytes whole, or nothing. Returns @len, 0 when it does not fit yet (the
+ * core then waits until has_space() says it does), or an error:
+ * EMSGSIZE for a message larger than the peer will ever take.
+ */
+ssize_t yasmin_chan_enqueue_msg(struct yasmin_conn *c, struct msghdr *msg,
+				size_t len)
+{
+	struct yasmin_chan *ch = &c->chan;
+	struct yasmin_msg_rec *rec;
+	u32 end;
+
+	if (!ch->up || c->broken)
+		return -ENOTCONN;
+	if (len > yasmin_chan_tx_limit(ch))
+		return -EMSGSIZE;
+	ch->tx_need = len;
+	if (!yasmin_chan_has_space(c))
+		return 0;
+	/* As in yasmin_chan_enqueue(): cons, then the bytes it freed. */
+	virt_mb();
+	if (yasmin_ring_walk(&ch->tx, ch->tx_prod_val, len,
+			     yasmin_copy_from_msg, &msg->msg_iter) != len)
+		return -EFAULT;
+	end = ch->tx_prod_val + len;
+	/* The bytes before prod, as in yasmin_chan_enqueue(). */
+	virt_wmb();
+	WRITE_ONCE(ch->tx_prod_val, end);
+	WRITE_ONCE(ch->tx_prod->prod, end);
+	rec = &ch->tx_rec[ch->tx_msg_prod_val & (YASMIN_MSG_RECS - 1)];
+	WRITE_ONCE(rec->end, end);
+	WRITE_ONCE(rec->flags, msg->msg_flags & MSG_EOR ? YASMIN_REC_EOR : 0);
+	/*
+	 * prod and the record before msg_prod; pairs with the virt_rmb() in
+	 * yasmin_chan_dequeue_msg() after it reads msg_prod.
+	 */
+	virt_wmb();
+	ch->tx_msg_prod_val++;
+	WRITE_ONCE(ch->tx_prod->msg_prod, ch->tx_msg_prod_val);
+	ch->tx_need = 0;
+	/* msg_prod before want_data; as in yasmin_chan_enqueue(). */
+	virt_mb();
+	if (READ_ONCE(ch->tx_cons->want_data) &&
+	    xchg(&ch->tx_cons->want_data, YASMIN_NOTIFY_OFF))
+		yasmin_evtchn_notify(&ch->ev);
+	yasmin_stat_add(YASMIN_STAT_BYTES_SENT, len);
+	return len;
+}
+
+/*
+ * yasmin_chan_dequeue_msg() - SOCK_SEQPACKET: read the next message into
+ * @msg, as much as fits, and drop the rest of it (MSG_PEEK: leave it).
+ * Returns the message's whole length, for MSG_TRUNC; MSG_EOR is set in
+ * @msg when the sender set it. A buffer we cannot write to loses the
+ * message, as on virtio, and gives EFAULT.
+ */
+ssize_t yasmin_chan_dequeue_msg(struct yasmin_conn *c, struct msghdr *msg,
+				int flags)
+{
+	struct yasmin_chan *ch = &c->chan;
+	struct yasmin_msg_rec *rec;
+	u32 end, rflags, prod, mlen, n;
+	ssize_t ret;
+	long used;
+
+	if (!yasmin_chan_msgs(c))
+		return c->broken ? -EPROTO : -EAGAIN;
+	/*
+	 * msg_prod (in msgs) before the record, prod and the bytes; pairs
+	 * with the virt_wmb() in yasmin_chan_enqueue_msg().
+	 */
+	virt_rmb();
+	rec = &ch->rx_rec[ch->rx_msg_cons_val & (YASMIN_MSG_RECS - 1)];
+	end = READ_ONCE(rec->end);
+	rflags = READ_ONCE(rec->flags);
+	prod = READ_ONCE(ch->rx_prod->prod);
+	used = yasmin_ring_span(prod, ch->rx_cons_val, ch->rx.size);
+	mlen = end - ch->rx_cons_val;
+	if (used < 0 || mlen > used || (rflags & ~YASMIN_REC_EOR)) {
+		yasmin_conn_broken(c, "message record out of range");
+		return -EPROTO;
+	}
+	yasmin_index_seen(&ch->rx_prod_max, prod);
+	n = min_t(size_t, mlen, msg_data_left(msg));
+	ret = mlen;
+	if (n && yasmin_ring_walk(&ch->rx, ch->rx_cons_val, n,
+				  yasmin_copy_to_msg, &msg->msg_iter) != n)
+		ret = -EFAULT;
+	if (flags & MSG_PEEK)
+		return ret;
+	if (rflags & YASMIN_REC_EOR)
+		msg->msg_flags |= MSG_EOR;
+	/*
+	 * Finish reading the record and the bytes before handing their room
+	 * back; pairs with the virt_mb() in yasmin_chan_enqueue_msg() after
+	 * the producer reads cons and msg_cons.
+	 */
+	virt_mb();
+	ch->rx_cons_val = end;
+	WRITE_ONCE(ch->rx_cons->cons, end);
+	ch->rx_msg_cons_val++;
+	WRITE_ONCE(ch->rx_cons->msg_cons, ch->rx_msg_cons_val);
+	/*
+	 * cons before want_space; pairs with the virt_mb() in
+	 * yasmin_chan_want_space(). A writer waits for a whole message's
+	 * room, so every read that frees some may be the one it needs.
+	 */
+	virt_mb();
+	yasmin_chan_kick_writer(ch);
+	yasmin_stat_add(YASMIN_STAT_BYTES_RECEIVED, mlen);
+	return ret;
 }
 
 /*
@@ -212,7 +446,7 @@ bool yasmin_chan_busy_poll(struct yasmin_conn *c, bool want_data)
 		return false;
 	end = local_clock() + (u64)yasmin_busy_poll_us * NSEC_PER_USEC;
 	do {
-		if (want_data ? yasmin_chan_has_data(c) > 0 :
+		if (want_data ? yasmin_chan_readable(c, 1) :
 				yasmin_chan_has_space(c) > 0)
 			return true;
 		if (need_resched() || signal_pending(current) || !c->chan.up)
@@ -223,9 +457,10 @@ bool yasmin_chan_busy_poll(struct yasmin_conn *c, bool want_data)
 }
 
 /*
- * yasmin_chan_want_data() - true when at least @target bytes are readable;
- * otherwise ask the writer for an event and check once more, closing the
- * window in which it published data without seeing our request.
+ * yasmin_chan_want_data() - true when at least @target bytes (SEQPACKET:
+ * a whole message) are readable; otherwise ask the writer for an event
+ * and check once more, closing the window in which it published data
+ * without seeing our request.
  */
 bool yasmin_chan_want_data(struct yasmin_conn *c, size_t target)
 {
@@ -233,7 +468,7 @@ bool yasmin_chan_want_data(struct yasmin_conn *c, size_t target)
 
 	if (!ch->up)
 		return false;
-	if (yasmin_chan_has_data(c) >= (s64)target)
+	if (yasmin_chan_readable(c, target))
 		return true;
 	if (!ch->up)
 		return false;
@@ -257,7 +492,16 @@ bool yasmin_chan_want_data(struct yasmin_conn *c, size_t target)
 	 * yasmin_chan_enqueue() between publishing prod and reading the flag.
 	 */
 	virt_mb();
-	return yasmin_chan_has_data(c) >= (s64)target;
+	if (yasmin_chan_readable(c, target))
+		return true;
+	/*
+	 * Waiting for more than there is (SO_RCVLOWAT): a writer waiting for
+	 * room may need it now, since our reads wake it only past half the
+	 * window. The barrier above orders our last cons before its flag.
+	 */
+	if (target > 1)
+		yasmin_chan_kick_writer(ch);
+	return false;
 }
 
 /* The same for room to write. */

@@ -24,7 +24,8 @@ int yasmin_msg_check(const struct yasmin_ctrl_msg *m)
 
 	switch (m->type) {
 	case YASMIN_MSG_CONNECT:
-		if (m->flags || m->ring_order > YASMIN_RING_ORDER_MAX)
+		if ((m->flags & ~YASMIN_CONNECT_MASK) ||
+		    m->ring_order > YASMIN_RING_ORDER_MAX)
 			return -EPROTO;
 		/* Port 0 and grant ref 0 are never handed out by Xen. */
 		if (!m->evtchn || !m->intf_ref || !m->refs_ref)

@@ -51,6 +51,17 @@
  *   YASMIN_MSG_ACCEPT with the order taken. Both sides then use rings of
  *   that order; the connector's pages past it stay unused. An ACCEPT with
  *   an order above the offer breaks the connection.
+ *
+ *   Receive window: a consumer may let the producer have less than the
+ *   whole ring in flight (SO_VM_SOCKETS_BUFFER_SIZE set below the ring's
+ *   size), by writing the limit in its cons line's window word.
+ *
+ *   SOCK_SEQPACKET (YASMIN_CONNECT_SEQPACKET in the CONNECT; a listener
+ *   of the other type answers RESET): the bytes of each message go into
+ *   the ring as for a stream, and a record of where the message ends goes
+ *   into the direction's record ring in the interface page. A producer
+ *   starts a message only when all of it fits, so a consumer never waits
+ *   for the rest of one; it reads whole messages, record by record.
  */
 #ifndef YASMIN_PROTO_H
 #define YASMIN_PROTO_H
@@ -65,8 +76,11 @@ typedef uint64_t u64;
 #include <linux/types.h>
 #endif
 
-/* 2: ACCEPT carries the ring order the acceptor took. */
-#define YASMIN_PROTO_VERSION	2
+/*
+ * 2: ACCEPT carries the ring order the acceptor took.
+ * 3: receive window; SOCK_SEQPACKET (message records, CONNECT flag).
+ */
+#define YASMIN_PROTO_VERSION	3
 
 #define YASMIN_XS_BASE		"/local/domain/0/data/yasmin"
 
@@ -93,22 +107,47 @@ typedef uint64_t u64;
  * One producer's cache line. Written only by the producer of the ring.
  * prod:        bytes ever written; prod - cons <= ring size, always.
  * want_space:  the producer sleeps until cons moves (see above).
+ * msg_prod:    SOCK_SEQPACKET only: message records ever published;
+ *              msg_prod - msg_cons <= YASMIN_MSG_RECS, always.
  */
 struct yasmin_prod_line {
 	u32 prod;
 	u32 want_space;
-	u8 pad[YASMIN_CACHELINE - 2 * sizeof(u32)];
+	u32 msg_prod;	/* SEQPACKET: records ever published */
+	u8 pad[YASMIN_CACHELINE - 3 * sizeof(u32)];
 };
 
 /*
  * One consumer's cache line. Written only by the consumer of the ring.
  * cons:        bytes ever consumed.
  * want_data:   the consumer sleeps until prod moves.
+ * window:      the most bytes the producer may have in flight (prod -
+ *              cons); 0, or anything above the ring's size, means the
+ *              whole ring. The consumer may change it at any time.
+ * msg_cons:    SOCK_SEQPACKET only: message records ever consumed.
  */
+
+/*
+ * SOCK_SEQPACKET: one message record. end is the producer's prod just
+ * after the message's last byte (so its length is end less the last
+ * record's end, or the cons where the consumer starts reading it); flags
+ * is YASMIN_REC_EOR when the sender set MSG_EOR. Written by the producer
+ * before it publishes msg_prod. Slot i of a direction's record ring holds
+ * record number i modulo YASMIN_MSG_RECS.
+ */
+struct yasmin_msg_rec {
+	u32 end;
+	u32 flags;
+};
+
+#define YASMIN_REC_EOR		1u
+#define YASMIN_MSG_RECS		128u	/* per direction, power of two */
 struct yasmin_cons_line {
 	u32 cons;
 	u32 want_data;
-	u8 pad[YASMIN_CACHELINE - 2 * sizeof(u32)];
+	u32 window;
+	u32 msg_cons;
+	u8 pad[YASMIN_CACHELINE - 4 * sizeof(u32)];
 };
 
 /*
@@ -129,6 +168,8 @@ struct yasmin_data_intf {
 	struct yasmin_cons_line c2a_cons;	/* acceptor writes */
 	struct yasmin_prod_line a2c_prod;	/* acceptor writes */
 	struct yasmin_cons_line a2c_cons;	/* connector writes */
+	struct yasmin_msg_rec c2a_rec[YASMIN_MSG_RECS];	/* connector writes */
+	struct yasmin_msg_rec a2c_rec[YASMIN_MSG_RECS];	/* acceptor writes */
 };
 
 #define YASMIN_DATA_MAGIC	0x6e6d7379u	/* "ysmn" */
@@ -155,6 +196,10 @@ enum yasmin_msg_type {
 #define YASMIN_SHUT_SEND	2u	/* and SEND_SHUTDOWN */
 #define YASMIN_SHUT_MASK	(YASMIN_SHUT_RCV | YASMIN_SHUT_SEND)
 
+/* A CONNECT from a SOCK_SEQPACKET socket (else SOCK_STREAM). */
+#define YASMIN_CONNECT_SEQPACKET	1u
+#define YASMIN_CONNECT_MASK		YASMIN_CONNECT_SEQPACKET
+
 /*
  * A control message, 32 bytes. Ports are the vsock ports as seen by the
  * sender: src_port is the sender's port, dst_port the receiver's. conn_id
@@ -164,7 +209,7 @@ enum yasmin_msg_type {
  */
 struct yasmin_ctrl_msg {
 	u8 type;		/* enum yasmin_msg_type */
-	u8 flags;		/* SHUTDOWN: YASMIN_SHUT_*; else 0 */
+	u8 flags;		/* SHUTDOWN, CONNECT: their flags; else 0 */
 	u8 ring_order;		/* CONNECT: order of each data ring offered;
 				 * ACCEPT: order taken, <= offered
 				 */
@@ -213,7 +258,10 @@ struct yasmin_ctrl_page {
 YASMIN_ABI_ASSERT(sizeof(struct yasmin_ctrl_msg) == 32);
 YASMIN_ABI_ASSERT(sizeof(struct yasmin_prod_line) == YASMIN_CACHELINE);
 YASMIN_ABI_ASSERT(sizeof(struct yasmin_cons_line) == YASMIN_CACHELINE);
-YASMIN_ABI_ASSERT(sizeof(struct yasmin_data_intf) == 5 * YASMIN_CACHELINE);
+YASMIN_ABI_ASSERT(sizeof(struct yasmin_msg_rec) == 8);
+YASMIN_ABI_ASSERT(sizeof(struct yasmin_data_intf) ==
+		  5 * YASMIN_CACHELINE + 2 * 8 * YASMIN_MSG_RECS);
+YASMIN_ABI_ASSERT(sizeof(struct yasmin_data_intf) <= YASMIN_PAGE_SIZE);
 YASMIN_ABI_ASSERT(sizeof(struct yasmin_ctrl_page) <= YASMIN_PAGE_SIZE);
 YASMIN_ABI_ASSERT((2u << YASMIN_RING_ORDER_MAX) <= YASMIN_REFS_PER_PAGE);
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The vsock transport ops table. Thin on purpose: connection logic lives
- * in conn.c, the data path in chan.c. The vsock core calls every op below
+ * The vsock transport ops table, SOCK_STREAM and SOCK_SEQPACKET. Thin on
+ * purpose: connection logic lives in conn.c, the data path in datapath.c. The vsock core calls every op below
  * with the socket lock held, except init and destruct.
  */
 #include <linux/module.h>
@@ -82,6 +82,34 @@ static ssize_t yasmin_stream_dequeue(struct vsock_sock *vsk,
 	return yasmin_chan_dequeue(yasmin_conn(vsk), msg, len, flags);
 }
 
+static bool yasmin_seqpacket_allow(u32 remote_cid)
+{
+	return yasmin_stream_allow(remote_cid, 0);
+}
+
+/* As yasmin_stream_has_data(), in whole messages. */
+static u32 yasmin_seqpacket_has_data(struct vsock_sock *vsk)
+{
+	struct yasmin_conn *c = yasmin_conn(vsk);
+	u32 n = yasmin_chan_msgs(c);
+
+	if (!n && yasmin_chan_want_data(c, 1))
+		n = yasmin_chan_msgs(c);
+	return n;
+}
+
+static int yasmin_seqpacket_enqueue(struct vsock_sock *vsk,
+				    struct msghdr *msg, size_t len)
+{
+	return yasmin_chan_enqueue_msg(yasmin_conn(vsk), msg, len);
+}
+
+static ssize_t yasmin_seqpacket_dequeue(struct vsock_sock *vsk,
+					struct msghdr *msg, int flags)
+{
+	return yasmin_chan_dequeue_msg(yasmin_conn(vsk), msg, flags);
+}
+
 static int yasmin_notify_poll_in(struct vsock_sock *vsk, size_t target,
 				 bool *readable)
 {
@@ -157,9 +185,14 @@ static int yasmin_notify_recv_post_dequeue(struct vsock_sock *vsk,
 	return 0;
 }
 
+/*
+ * A new sendmsg(): a SEQPACKET message that waited for room before was
+ * given up (EAGAIN, a signal), and must not make this one wait for it.
+ */
 static int yasmin_notify_send_init(struct vsock_sock *vsk,
 				   struct vsock_transport_send_notify_data *d)
 {
+	yasmin_conn(vsk)->chan.tx_need = 0;
 	return 0;
 }
 
@@ -190,14 +223,35 @@ static int yasmin_notify_send_post_enqueue(struct vsock_sock *vsk,
 	return 0;
 }
 
-/* A connected socket keeps its ring; report the size it really has. */
+/*
+ * SO_VM_SOCKETS_BUFFER_SIZE reads back what was set, as on virtio. Before
+ * connect() it sizes the rings; on a connected socket, whose ring cannot
+ * change, it becomes the receive window the peer may fill (at most the
+ * ring).
+ */
 static void yasmin_notify_buffer_size(struct vsock_sock *vsk, u64 *val)
 {
 	struct yasmin_conn *c = yasmin_conn(vsk);
 
-	if (c && c->chan.up)
-		*val = c->chan.rx.size;
+	if (c && c->chan.up && c->state != YASMIN_CONN_CONNECTING)
+		yasmin_chan_set_window(c, *val);
 }
+
+#ifdef YASMIN_HAVE_NOTIFY_SET_RCVLOWAT
+/* A reader now waits for more: the writer may be waiting for room. */
+static int yasmin_notify_set_rcvlowat(struct vsock_sock *vsk, int val)
+{
+	yasmin_chan_rcvlowat(yasmin_conn(vsk), val);
+	return 0;
+}
+#endif
+
+#ifdef YASMIN_HAVE_UNSENT_BYTES
+static ssize_t yasmin_unsent_bytes(struct vsock_sock *vsk)
+{
+	return yasmin_chan_unsent(yasmin_conn(vsk));
+}
+#endif
 
 const struct vsock_transport yasmin_transport = {
 	.module = THIS_MODULE,
@@ -218,6 +272,11 @@ const struct vsock_transport yasmin_transport = {
 	.stream_enqueue = yasmin_stream_enqueue,
 	.stream_dequeue = yasmin_stream_dequeue,
 
+	.seqpacket_allow = yasmin_seqpacket_allow,
+	.seqpacket_has_data = yasmin_seqpacket_has_data,
+	.seqpacket_enqueue = yasmin_seqpacket_enqueue,
+	.seqpacket_dequeue = yasmin_seqpacket_dequeue,
+
 	.notify_poll_in = yasmin_notify_poll_in,
 	.notify_poll_out = yasmin_notify_poll_out,
 	.notify_recv_init = yasmin_notify_recv_init,
@@ -229,4 +288,10 @@ const struct vsock_transport yasmin_transport = {
 	.notify_send_pre_enqueue = yasmin_notify_send_pre_enqueue,
 	.notify_send_post_enqueue = yasmin_notify_send_post_enqueue,
 	.notify_buffer_size = yasmin_notify_buffer_size,
+#ifdef YASMIN_HAVE_NOTIFY_SET_RCVLOWAT
+	.notify_set_rcvlowat = yasmin_notify_set_rcvlowat,
+#endif
+#ifdef YASMIN_HAVE_UNSENT_BYTES
+	.unsent_bytes = yasmin_unsent_bytes,
+#endif
 };

@@ -275,6 +275,19 @@ struct yasmin_chan {
 	struct yasmin_cons_line *rx_cons;	/* ours */
 	u32 tx_prod_val;			/* private copies */
 	u32 rx_cons_val;
+	/*
+	 * SOCK_SEQPACKET: the record rings (ours, the peer's), our private
+	 * copies of their indices, and how many bytes the message the
+	 * writer waits to send needs (0 when none waits).
+	 */
+	bool seqpacket;
+	struct yasmin_msg_rec *tx_rec;
+	struct yasmin_msg_rec *rx_rec;
+	u32 tx_msg_prod_val;
+	u32 rx_msg_cons_val;
+	u32 tx_need;
+	/* The receive window we give the peer; 0: the whole ring. */
+	u32 rx_window;
 	struct yasmin_evtchn ev;
 	/*
 	 * We asked the peer for an event (want_data, want_space) and none
@@ -355,6 +368,14 @@ ssize_t yasmin_chan_enqueue(struct yasmin_conn *c, struct msghdr *msg,
 			    size_t len);
 ssize_t yasmin_chan_dequeue(struct yasmin_conn *c, struct msghdr *msg,
 			    size_t len, int flags);
+ssize_t yasmin_chan_enqueue_msg(struct yasmin_conn *c, struct msghdr *msg,
+				size_t len);
+ssize_t yasmin_chan_dequeue_msg(struct yasmin_conn *c, struct msghdr *msg,
+				int flags);
+u32 yasmin_chan_msgs(struct yasmin_conn *c);
+s64 yasmin_chan_unsent(struct yasmin_conn *c);
+void yasmin_chan_set_window(struct yasmin_conn *c, u64 bytes);
+void yasmin_chan_rcvlowat(struct yasmin_conn *c, int target);
 bool yasmin_chan_want_data(struct yasmin_conn *c, size_t target);
 bool yasmin_chan_want_space(struct yasmin_conn *c);
 bool yasmin_chan_busy_poll(struct yasmin_conn *c, bool want_data);

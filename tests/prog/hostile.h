@@ -196,7 +196,7 @@ static inline void hbogus_build(unsigned int i, const struct hbogus_ctx *x,
 	case HB_ZERO_ID: m->conn_id = 0; break;
 	case HB_RESERVED: m->reserved = 1; break;
 	case HB_RESERVED2: m->reserved2 = 0x80000000u; break;
-	case HB_FLAGS: m->flags = YASMIN_SHUT_MASK; break;
+	case HB_FLAGS: m->flags = (u8)~YASMIN_CONNECT_MASK; break;
 	case HB_ZERO_INTF: m->intf_ref = 0; break;
 	case HB_ZERO_REFS: m->refs_ref = 0; break;
 	case HB_ZERO_EVTCHN: m->evtchn = 0; break;

@@ -58,7 +58,22 @@ UTEST(connect_needs_its_fields)
 	UT_ASSERT_EQ(yasmin_msg_check(&m), -EPROTO);
 	m = connect_msg(); m.refs_ref = 0;
 	UT_ASSERT_EQ(yasmin_msg_check(&m), -EPROTO);
-	m = connect_msg(); m.flags = 1;
+	m = connect_msg(); m.flags = 2;
+	UT_ASSERT_EQ(yasmin_msg_check(&m), -EPROTO);
+	m = connect_msg(); m.flags = YASMIN_CONNECT_SEQPACKET | 0x80;
+	UT_ASSERT_EQ(yasmin_msg_check(&m), -EPROTO);
+}
+
+UTEST(connect_may_ask_for_seqpacket)
+{
+	struct yasmin_ctrl_msg m = connect_msg();
+
+	m.flags = YASMIN_CONNECT_SEQPACKET;
+	UT_ASSERT_EQ(yasmin_msg_check(&m), 0);
+	/* Only a CONNECT: the same bit on an ACCEPT or RESET is refused. */
+	m = simple_msg(YASMIN_MSG_ACCEPT, YASMIN_CONNECT_SEQPACKET);
+	UT_ASSERT_EQ(yasmin_msg_check(&m), -EPROTO);
+	m = simple_msg(YASMIN_MSG_RESET, YASMIN_CONNECT_SEQPACKET);
 	UT_ASSERT_EQ(yasmin_msg_check(&m), -EPROTO);
 }
 
@@ -134,7 +149,7 @@ static int reference_ok(const struct yasmin_ctrl_msg *m)
 	if (m->reserved || m->reserved2 || m->conn_id == 0)
 		return 0;
 	if (m->type == YASMIN_MSG_CONNECT)
-		return m->flags == 0 && m->ring_order <= 9 && m->evtchn &&
+		return m->flags <= 1 && m->ring_order <= 9 && m->evtchn &&
 		       m->intf_ref && m->refs_ref;
 	if (m->type == YASMIN_MSG_ACCEPT)
 		return m->flags == 0 && m->ring_order <= 9 && !m->intf_ref &&
@@ -189,7 +204,12 @@ UTEST(random_messages_agree_with_reference)
 UTEST(abi_layout)
 {
 	UT_ASSERT_EQ(sizeof(struct yasmin_ctrl_msg), 32);
-	UT_ASSERT_EQ(sizeof(struct yasmin_data_intf), 5 * 64);
+	UT_ASSERT_EQ(sizeof(struct yasmin_data_intf), 5 * 64 + 2 * 128 * 8);
+	UT_ASSERT_EQ(__builtin_offsetof(struct yasmin_prod_line, msg_prod), 8);
+	UT_ASSERT_EQ(__builtin_offsetof(struct yasmin_cons_line, window), 8);
+	UT_ASSERT_EQ(__builtin_offsetof(struct yasmin_cons_line, msg_cons), 12);
+	UT_ASSERT_EQ(__builtin_offsetof(struct yasmin_data_intf, c2a_rec), 320);
+	UT_ASSERT_EQ(__builtin_offsetof(struct yasmin_data_intf, a2c_rec), 1344);
 	UT_ASSERT(sizeof(struct yasmin_ctrl_page) <= 4096);
 	UT_ASSERT_EQ(__builtin_offsetof(struct yasmin_data_intf, c2a_prod), 64);
 	UT_ASSERT_EQ(__builtin_offsetof(struct yasmin_data_intf, a2c_cons), 256);

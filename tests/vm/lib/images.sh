@@ -19,8 +19,9 @@ DOM0_MODS="xen-privcmd xen-evtchn xen-gntdev xen-gntalloc xenfs xen-netback brid
 GUEST_MODS="vsock xen-netfront xen-evtchn xen-gntdev xen-gntalloc"
 # Modules a scenario loads itself (insmod each file of
 # /etc/modules.ondemand/<name>, in order): vsock_loopback puts the kernel's
-# virtio transport behind CID 1, the reference yasmin is compared with.
-GUEST_ONDEMAND_MODS="vsock_loopback"
+# virtio transport behind CID 1, the reference yasmin is compared with;
+# vsock_diag answers ss --vsock and vsock_diag_test.
+GUEST_ONDEMAND_MODS="vsock_loopback vsock_diag"
 
 XEN_BINS="/usr/lib/xen-4.17/bin/xl /usr/lib/xen-4.17/bin/oxenstored
 /usr/lib/xen-4.17/bin/xenconsoled /usr/lib/xen-4.17/bin/xen-init-dom0
@@ -255,7 +256,7 @@ build_bases() {
 	local key pkgs p
 	pkgs="$GUEST_PKGS_DEFAULT $EXTRA_PKGS"
 	key=$( {
-		echo "$KVER" "$KPKG" "$XPKG" "$pkgs" "$DOM0_MODS" "$GUEST_MODS" "$XEN_BINS"
+		echo "$KVER" "$KPKG" "$XPKG" "$pkgs" "$DOM0_MODS" "$GUEST_MODS" "$GUEST_ONDEMAND_MODS" "$XEN_BINS"
 		dpkg-query -W busybox-static xen-utils-4.17 libc6 $pkgs 2>/dev/null
 		# What copy_debs would take (a host's non-Debian package).
 		for p in $pkgs; do echo "$p $(debian_version "$p")"; done

@@ -78,6 +78,29 @@ for v in 6.1 6.12; do
 	port=$((port + 2))
 done
 
+step "vsock_diag_test (what ss --vsock relies on) sees yasmin's sockets, guest1 serving"
+for n in 1 2; do
+	guest "$n" 'while read -r ko; do grep -q "^$(basename "$ko" .ko | tr - _) " /proc/modules || insmod "$ko" || exit 1; done < /etc/modules.ondemand/vsock_diag'
+done
+v=$(echo "$K1" | grep -qx 6.12 && echo 6.12 || echo 6.1)
+dlist=$(g1 "vsock_diag_test-$v --list; true")
+NRUN=$(echo "$dlist" | grep -c '^[0-9]')
+[ "$NRUN" -gt 0 ] || fail "vsock_diag_test-$v --list names no test"
+g1 "vsock_diag_test-$v --mode=server --control-port=$port --peer-cid=$G2_CID > /tmp/vd.log 2>&1 &"
+wait_listen 1 "$port"
+out=$(g2 -t 300 "vsock_diag_test-$v --mode=client --control-host=$G1_IP --control-port=$port --peer-cid=$G1_CID 2>&1") ||
+	{ echo "$out"; g1 'cat /tmp/vd.log'; fail "vsock_diag_test-$v client failed"; }
+echo "$out"
+wait_log 1 /tmp/vd.log "All tests have been executed" 60
+srv=$(g1 'cat /tmp/vd.log')
+echo "$srv"
+assert_eq "$(echo "$out" | grep -c '^[0-9]* - .*ok$')" "$NRUN" "vsock_diag_test-$v tests passed (client)"
+assert_eq "$(echo "$srv" | grep -c '^[0-9]* - .*ok$')" "$NRUN" "vsock_diag_test-$v tests passed (server)"
+for n in 1 2; do
+	guest "$n" 'rmmod vsock_diag'
+done
+port=$((port + 1))
+
 # first_error LOG: what vsock_test said when the test failed, without the
 # numbers that differ between transports (CIDs, ports).
 first_error() {

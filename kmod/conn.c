@@ -467,25 +467,36 @@ void yasmin_conn_release(struct vsock_sock *vsk)
 
 /*
  * The receive window of a connection whose rings are set: the socket's
- * buffer size, or the whole ring while the size is the core's default
- * (ring_kb sized the ring then). SO_VM_SOCKETS_BUFFER_SIZE changes it
- * later (transport.c).
+ * buffer size. A stream's is the whole ring while the size is the core's
+ * default (ring_kb sized the ring then); a SEQPACKET socket's is its
+ * buffer size always, since that bounds the messages its peer may send
+ * (EMSGSIZE), as on virtio. SO_VM_SOCKETS_BUFFER_SIZE changes it later
+ * (transport.c).
  */
 static void yasmin_conn_set_window(struct yasmin_conn *c)
 {
 	u64 size = c->vsk->buffer_size;
 
-	yasmin_chan_set_window(c, size == YASMIN_VSOCK_DEFAULT_BUFFER_SIZE ?
-			       U64_MAX : size);
+	if (size == YASMIN_VSOCK_DEFAULT_BUFFER_SIZE && !c->chan.seqpacket)
+		size = U64_MAX;
+	yasmin_chan_set_window(c, size);
 }
 
-/* Ring size for a new connection: the socket's buffer size, or ring_kb. */
+/*
+ * Ring size for a new connection: the socket's buffer size, or, left at
+ * the default, ring_kb for a stream and the largest rings for SEQPACKET.
+ * Rings cannot grow after connect, and a SEQPACKET receiver may raise its
+ * buffer (up to 2 MiB) and expect its peer to send that much unread, in
+ * messages a stream's partial writes cannot stand in for.
+ */
 static int yasmin_conn_order(struct vsock_sock *vsk)
 {
 	u64 want = vsk->buffer_size;
 
 	if (want == YASMIN_VSOCK_DEFAULT_BUFFER_SIZE)
-		want = (u64)yasmin_ring_kb * 1024;
+		want = sk_vsock(vsk)->sk_type == SOCK_SEQPACKET ?
+		       yasmin_ring_order_bytes(YASMIN_RING_ORDER_MAX) :
+		       (u64)yasmin_ring_kb * 1024;
 	return yasmin_ring_order_for(want);
 }
 

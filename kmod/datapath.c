@@ -89,6 +89,13 @@ s64 yasmin_chan_has_space(struct yasmin_conn *c)
 	}
 	yasmin_index_seen(&ch->tx_cons_max, cons);
 	limit = yasmin_chan_tx_limit(ch);
+	/*
+	 * A message that waits for room but can never fit (the peer shrank
+	 * its window meanwhile) must not wait for ever: say there is room,
+	 * and yasmin_chan_enqueue_msg() answers EMSGSIZE.
+	 */
+	if (ch->seqpacket && ch->tx_need > limit)
+		return limit;
 	if (used >= limit)
 		return 0;
 	if (ch->seqpacket && !yasmin_chan_msg_fits(c, limit - used))
@@ -125,12 +132,20 @@ u32 yasmin_chan_msgs(struct yasmin_conn *c)
 	return msgs;
 }
 
-/* Enough to read: @target bytes of a stream, or one whole message. */
+/*
+ * Enough to read: @target bytes of a stream, or one whole message. A
+ * target past what the peer may have in flight (SO_RCVLOWAT above a ring
+ * smaller than the buffer size) means a full window: the writer cannot
+ * send more before we read.
+ */
 static bool yasmin_chan_readable(struct yasmin_conn *c, size_t target)
 {
-	if (c->chan.seqpacket)
+	struct yasmin_chan *ch = &c->chan;
+	s64 n = yasmin_chan_has_data(c);	/* raises rx_prod_max */
+
+	if (ch->seqpacket)
 		return yasmin_chan_msgs(c) > 0;
-	return yasmin_chan_has_data(c) >= (s64)target;
+	return n >= (s64)min_t(size_t, target, ch->rx_window ?: ch->rx.size);
 }
 
 /*
@@ -328,6 +343,7 @@ ssize_t yasmin_chan_enqueue_msg(struct yasmin_conn *c, struct msghdr *msg,
 	struct yasmin_msg_rec *rec;
 	u32 end;
 
+	ch->tx_need = 0;
 	if (!ch->up || c->broken)
 		return -ENOTCONN;
 	if (len > yasmin_chan_tx_limit(ch))
@@ -335,6 +351,10 @@ ssize_t yasmin_chan_enqueue_msg(struct yasmin_conn *c, struct msghdr *msg,
 	ch->tx_need = len;
 	if (!yasmin_chan_has_space(c))
 		return 0;
+	ch->tx_need = 0;
+	/* The peer's window may have shrunk since has_space() said yes. */
+	if (len > yasmin_chan_tx_limit(ch))
+		return -EMSGSIZE;
 	/* As in yasmin_chan_enqueue(): cons, then the bytes it freed. */
 	virt_mb();
 	if (yasmin_ring_walk(&ch->tx, ch->tx_prod_val, len,
@@ -355,7 +375,6 @@ ssize_t yasmin_chan_enqueue_msg(struct yasmin_conn *c, struct msghdr *msg,
 	virt_wmb();
 	ch->tx_msg_prod_val++;
 	WRITE_ONCE(ch->tx_prod->msg_prod, ch->tx_msg_prod_val);
-	ch->tx_need = 0;
 	/* msg_prod before want_data; as in yasmin_chan_enqueue(). */
 	virt_mb();
 	if (READ_ONCE(ch->tx_cons->want_data) &&
@@ -404,10 +423,10 @@ ssize_t yasmin_chan_dequeue_msg(struct yasmin_conn *c, struct msghdr *msg,
 	if (n && yasmin_ring_walk(&ch->rx, ch->rx_cons_val, n,
 				  yasmin_copy_to_msg, &msg->msg_iter) != n)
 		ret = -EFAULT;
-	if (flags & MSG_PEEK)
-		return ret;
 	if (rflags & YASMIN_REC_EOR)
 		msg->msg_flags |= MSG_EOR;
+	if (flags & MSG_PEEK)
+		return ret;
 	/*
 	 * Finish reading the record and the bytes before handing their room
 	 * back; pairs with the virt_mb() in yasmin_chan_enqueue_msg() after
@@ -426,6 +445,15 @@ ssize_t yasmin_chan_dequeue_msg(struct yasmin_conn *c, struct msghdr *msg,
 	virt_mb();
 	yasmin_chan_kick_writer(ch);
 	yasmin_stat_add(YASMIN_STAT_BYTES_RECEIVED, mlen);
+	/*
+	 * The last message read: ask for an event now, as the stream path
+	 * does after a read that empties the ring (the core calls no
+	 * post_dequeue hook for SEQPACKET): an edge-triggered poller that
+	 * stops here would otherwise sleep through the next message.
+	 */
+	if (!yasmin_chan_msgs(c) && yasmin_has_waiter(sk_vsock(c->vsk)) &&
+	    yasmin_chan_want_data(c, 1))
+		yasmin_wake(sk_vsock(c->vsk));
 	return ret;
 }
 

@@ -149,6 +149,17 @@ static bool yasmin_chan_readable(struct yasmin_conn *c, size_t target)
 }
 
 /*
+ * Wake a reader waiting for data; it asked with want_data. Requires: our
+ * prod (or msg_prod) published, then a full barrier, as the callers do.
+ */
+static void yasmin_chan_kick_reader(struct yasmin_chan *ch)
+{
+	if (READ_ONCE(ch->tx_cons->want_data) &&
+	    xchg(&ch->tx_cons->want_data, YASMIN_NOTIFY_OFF))
+		yasmin_evtchn_notify(&ch->ev);
+}
+
+/*
  * Wake a writer waiting for room; it asked with want_space. Requires: our
  * cons (or window) published, then a full barrier, as the callers do.
  */
@@ -257,9 +268,7 @@ ssize_t yasmin_chan_enqueue(struct yasmin_conn *c, struct msghdr *msg,
 		 * prod or we see its flag.
 		 */
 		virt_mb();
-		if (READ_ONCE(ch->tx_cons->want_data) &&
-		    xchg(&ch->tx_cons->want_data, YASMIN_NOTIFY_OFF))
-			yasmin_evtchn_notify(&ch->ev);
+		yasmin_chan_kick_reader(ch);
 		if (got != want)
 			break;
 	}
@@ -377,9 +386,7 @@ ssize_t yasmin_chan_enqueue_msg(struct yasmin_conn *c, struct msghdr *msg,
 	WRITE_ONCE(ch->tx_prod->msg_prod, ch->tx_msg_prod_val);
 	/* msg_prod before want_data; as in yasmin_chan_enqueue(). */
 	virt_mb();
-	if (READ_ONCE(ch->tx_cons->want_data) &&
-	    xchg(&ch->tx_cons->want_data, YASMIN_NOTIFY_OFF))
-		yasmin_evtchn_notify(&ch->ev);
+	yasmin_chan_kick_reader(ch);
 	yasmin_stat_add(YASMIN_STAT_BYTES_SENT, len);
 	return len;
 }

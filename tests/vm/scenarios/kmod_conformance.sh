@@ -1,7 +1,10 @@
 # kmod_conformance: the kernel's own AF_VSOCK suite, vsock_test, of each
 # kernel line (tools/testing/vsock from Debian's linux-source-6.1 and
 # linux-source-6.12), between guest1 and guest2 over yasmin, each guest
-# serving once; guests on different kernel lines run 6.12's only. Its control connection runs over netfront. Every test runs
+# serving once; guests on different kernel lines run 6.12's only. With a
+# third guest, guest1 runs it with guest3 too (make check gives guest2 and
+# guest3 different kernel lines, so guest1 meets a pair of its own line and
+# a mixed pair in one boot). Its control connection runs over netfront. Every test runs
 # and passes, SOCK_STREAM and SOCK_SEQPACKET, except those SKIPS below
 # names for the guests' kernel line, each with its reason. Skips go by test
 # name (ids come from --list), so a suite that renumbers cannot shift them.
@@ -29,17 +32,12 @@ SKIPS='6.1|SOCK_STREAM test invalid buffer|core|6.1 vsock_connectible_recvmsg() 
 6.12|SOCK_SEQPACKET MSG_ZEROCOPY|todo|yasmin has no MSG_ZEROCOPY yet (issue 13)'
 
 kline() { guest "$1" 'uname -r' | cut -d. -f1,2; }
-K1=$(kline 1)
-K2=$(kline 2)
-echo "guest1 runs Linux $K1, guest2 Linux $K2"
 # A skip holds when either end's core imposes it.
 skips_for() { # kernel lines...
 	for k in "$@"; do
 		echo "$SKIPS" | awk -F'|' -v k="$k" '$1 == k'
 	done | sort -t'|' -k2,2 -u
 }
-MYSKIPS=$(skips_for "$K1" "$K2")
-export MYSKIPS
 
 # skip_args SUITE-LIST [NAME]: --skip for every test of the suite that
 # SKIPS names (with NAME: for every test but NAME).
@@ -72,74 +70,6 @@ run_suite() {
 	assert_eq "$(echo "$out" | grep -c 'Test skipped')" "$nself" "vsock_test-$1 tests that skipped themselves (client)"
 }
 
-# 6.12's suite runs everywhere; 6.1's where both guests run 6.1, since it
-# checks 6.1's own answers (ENOMEM where 6.12's core gives EFAULT).
-suites=6.12
-[ "$K1" = 6.1 ] && [ "$K2" = 6.1 ] && suites="6.1 6.12"
-port=1300
-for v in $suites; do
-	step "vsock_test-$v: every test that SKIPS does not name, guest1 serving, then guest2"
-	list=$(g1 "vsock_test-$v --list; true")
-	# A line's own suite expects its own core's answers: no core skips.
-	OWN_SUITE=no
-	[ "$v" = "$K1" ] && [ "$v" = "$K2" ] && OWN_SUITE=yes
-	export OWN_SUITE
-	SKIP=$(skip_args "$list")
-	NALL=$(echo "$list" | grep -c '^[0-9]')
-	NSKIP=$(echo "$SKIP" | wc -w)
-	NRUN=$((NALL - NSKIP))
-	# Tests that skip themselves do so in the client, on its own core.
-	nself() { # kernel-line
-		echo "$list" | while IFS="$(printf '\t')" read -r id name; do
-			echo "$SKIPS" | awk -F'|' -v n="$name" -v k="$1" '$1 == k && $2 == n && $3 == "self"'
-		done | wc -l
-	}
-	NSELF1=$(nself "$K1")
-	NSELF2=$(nself "$K2")
-	[ "$NRUN" -gt 0 ] || fail "vsock_test-$v --list names no test to run"
-	echo "vsock_test-$v: $NALL tests, $NRUN to run ($NSELF1 skip themselves with guest1 as client, $NSELF2 with guest2), skipped:"
-	skipped=" $SKIP "
-	echo "$list" | while IFS="$(printf '\t')" read -r id name; do
-		r=$(echo "$MYSKIPS" | awk -F'|' -v n="$name" '$2 == n { print $3 ": " $4 }')
-		case $r:$skipped in
-		self:*|*" --skip=$id "*) echo "  $id $name ($r)" ;;
-		esac
-	done
-	run_suite "$v" 1 2 "$port"
-	# The baseline: the pair's control session is up now (its page is
-	# the lower domid's one grant), and every test socket is closed.
-	if [ -z "${base1:-}" ]; then
-		base1=$(g1 yasmin-stat grants)
-		base2=$(g2 yasmin-stat grants)
-		echo "baseline grants: guest1 $base1, guest2 $base2"
-	fi
-	run_suite "$v" 2 1 $((port + 1))
-	port=$((port + 2))
-done
-
-step "vsock_diag_test (what ss --vsock relies on) sees yasmin's sockets, guest1 serving"
-for n in 1 2; do
-	guest "$n" 'while read -r ko; do grep -q "^$(basename "$ko" | sed "s,\\.ko.*,," | tr - _) " /proc/modules || insmod "$ko" || exit 1; done < /etc/modules.ondemand/vsock_diag'
-done
-v=$(echo "$K1" | grep -qx 6.12 && echo 6.12 || echo 6.1)
-dlist=$(g1 "vsock_diag_test-$v --list; true")
-NRUN=$(echo "$dlist" | grep -c '^[0-9]')
-[ "$NRUN" -gt 0 ] || fail "vsock_diag_test-$v --list names no test"
-g1 "vsock_diag_test-$v --mode=server --control-port=$port --peer-cid=$G2_CID > /tmp/vd.log 2>&1 &"
-wait_listen 1 "$port"
-out=$(g2 -t 300 "vsock_diag_test-$v --mode=client --control-host=$G1_IP --control-port=$port --peer-cid=$G1_CID 2>&1") ||
-	{ echo "$out"; g1 'cat /tmp/vd.log'; fail "vsock_diag_test-$v client failed"; }
-echo "$out"
-wait_log 1 /tmp/vd.log "All tests have been executed" 60
-srv=$(g1 'cat /tmp/vd.log')
-echo "$srv"
-assert_eq "$(echo "$out" | passed)" "$NRUN" "vsock_diag_test-$v tests passed (client)"
-assert_eq "$(echo "$srv" | passed)" "$NRUN" "vsock_diag_test-$v tests passed (server)"
-for n in 1 2; do
-	guest "$n" 'rmmod vsock_diag'
-done
-port=$((port + 1))
-
 # first_error LOG: what vsock_test said when the test failed, without the
 # numbers that differ between transports (CIDs, ports), and without what
 # one end says when the other has already failed and exited (that depends
@@ -170,44 +100,126 @@ run_one() {
 	ONE_ERR=$({ echo "$c" | first_error; echo "$s" | first_error; } | tr '\n' ' ')
 }
 
+# conform A B: the whole check between guests A and B, A serving first.
+conform() {
+A=$1 B=$2
+KA=$(kline "$A")
+KB=$(kline "$B")
+echo "guest$A runs Linux $KA, guest$B Linux $KB"
+MYSKIPS=$(skips_for "$KA" "$KB")
+export MYSKIPS
+eval "AIP=\$G${A}_IP ACID=\$G${A}_CID BCID=\$G${B}_CID"
+baseA= baseB=
+
+# 6.12's suite runs everywhere; 6.1's where both guests run 6.1, since it
+# checks 6.1's own answers (ENOMEM where 6.12's core gives EFAULT).
+suites=6.12
+[ "$KA" = 6.1 ] && [ "$KB" = 6.1 ] && suites="6.1 6.12"
+for v in $suites; do
+	step "vsock_test-$v: every test that SKIPS does not name, guest$A serving, then guest$B"
+	list=$(guest "$A" "vsock_test-$v --list; true")
+	# A line's own suite expects its own core's answers: no core skips.
+	OWN_SUITE=no
+	[ "$v" = "$KA" ] && [ "$v" = "$KB" ] && OWN_SUITE=yes
+	export OWN_SUITE
+	SKIP=$(skip_args "$list")
+	NALL=$(echo "$list" | grep -c '^[0-9]')
+	NSKIP=$(echo "$SKIP" | wc -w)
+	NRUN=$((NALL - NSKIP))
+	# Tests that skip themselves do so in the client, on its own core.
+	nself() { # kernel-line
+		echo "$list" | while IFS="$(printf '\t')" read -r id name; do
+			echo "$SKIPS" | awk -F'|' -v n="$name" -v k="$1" '$1 == k && $2 == n && $3 == "self"'
+		done | wc -l
+	}
+	eval "NSELF$A=$(nself "$KA") NSELF$B=$(nself "$KB")"
+	[ "$NRUN" -gt 0 ] || fail "vsock_test-$v --list names no test to run"
+	eval "echo \"vsock_test-$v: $NALL tests, $NRUN to run (\$NSELF$A skip themselves with guest$A as client, \$NSELF$B with guest$B), skipped:\""
+	skipped=" $SKIP "
+	echo "$list" | while IFS="$(printf '\t')" read -r id name; do
+		r=$(echo "$MYSKIPS" | awk -F'|' -v n="$name" '$2 == n { print $3 ": " $4 }')
+		case $r:$skipped in
+		self:*|*" --skip=$id "*) echo "  $id $name ($r)" ;;
+		esac
+	done
+	run_suite "$v" "$A" "$B" "$port"
+	# The baseline: the pair's control session is up now (its page is
+	# the lower domid's one grant), and every test socket is closed.
+	if [ -z "$baseA" ]; then
+		baseA=$(guest "$A" yasmin-stat grants)
+		baseB=$(guest "$B" yasmin-stat grants)
+		echo "baseline grants: guest$A $baseA, guest$B $baseB"
+	fi
+	run_suite "$v" "$B" "$A" $((port + 1))
+	port=$((port + 2))
+done
+
+step "vsock_diag_test (what ss --vsock relies on) sees yasmin's sockets, guest$A serving"
+for n in "$A" "$B"; do
+	guest "$n" 'while read -r ko; do grep -q "^$(basename "$ko" | sed "s,\\.ko.*,," | tr - _) " /proc/modules || insmod "$ko" || exit 1; done < /etc/modules.ondemand/vsock_diag'
+done
+v=$(echo "$KA" | grep -qx 6.12 && echo 6.12 || echo 6.1)
+dlist=$(guest "$A" "vsock_diag_test-$v --list; true")
+NRUN=$(echo "$dlist" | grep -c '^[0-9]')
+[ "$NRUN" -gt 0 ] || fail "vsock_diag_test-$v --list names no test"
+guest "$A" "vsock_diag_test-$v --mode=server --control-port=$port --peer-cid=$BCID > /tmp/vd.log 2>&1 &"
+wait_listen "$A" "$port"
+out=$(guest "$B" -t 300 "vsock_diag_test-$v --mode=client --control-host=$AIP --control-port=$port --peer-cid=$ACID 2>&1") ||
+	{ echo "$out"; guest "$A" 'cat /tmp/vd.log'; fail "vsock_diag_test-$v client failed"; }
+echo "$out"
+wait_log "$A" /tmp/vd.log "All tests have been executed" 60
+srv=$(guest "$A" 'cat /tmp/vd.log')
+echo "$srv"
+assert_eq "$(echo "$out" | passed)" "$NRUN" "vsock_diag_test-$v tests passed (client)"
+assert_eq "$(echo "$srv" | passed)" "$NRUN" "vsock_diag_test-$v tests passed (server)"
+for n in "$A" "$B"; do
+	guest "$n" 'rmmod vsock_diag'
+done
+port=$((port + 1))
+
 # What the core prevents does not depend on the guest type: PV runs it,
 # on a pair of one kernel line (a mixed pair skips what either core
 # prevents, and which end's core a test meets varies).
 core=$(echo "$MYSKIPS" | awk -F'|' '$3 == "core" { print $2 }')
-if [ -n "$core" ] && [ "$TYPE" = pv ] && [ "$K1" = "$K2" ]; then
-	step "each test the $K1 core prevents fails the same way over the kernel's virtio transport (vsock_loopback)"
-	g1 'while read -r ko; do grep -q "^$(basename "$ko" | sed "s,\\.ko.*,," | tr - _) " /proc/modules || insmod "$ko" || exit 1; done < /etc/modules.ondemand/vsock_loopback'
-	list_all=$(g1 "vsock_test-6.12 --list; true")
+if [ -n "$core" ] && [ "$TYPE" = pv ] && [ "$KA" = "$KB" ]; then
+	step "each test the $KA core prevents fails the same way over the kernel's virtio transport (vsock_loopback)"
+	guest "$A" 'while read -r ko; do grep -q "^$(basename "$ko" | sed "s,\\.ko.*,," | tr - _) " /proc/modules || insmod "$ko" || exit 1; done < /etc/modules.ondemand/vsock_loopback'
+	list_all=$(guest "$A" "vsock_test-6.12 --list; true")
 	OWN_SUITE=no
 	# fd 3: the guest calls in the loop read their standard input
 	while read -r name <&3; do
 		port=$((port + 1))
-		run_one 6.12 "$name" 1 2 "$G1_CID" "$G2_CID" "$G1_IP" "$port"
+		run_one 6.12 "$name" "$A" "$B" "$ACID" "$BCID" "$AIP" "$port"
 		[ "$ONE_OK" = no ] ||
 			fail "'$name' passed over yasmin: it is not the core that prevents it; remove its skip"
 		y=$ONE_ERR
 		port=$((port + 1))
-		run_one 6.12 "$name" 1 1 1 1 127.0.0.1 "$port"
+		run_one 6.12 "$name" "$A" "$A" 1 1 127.0.0.1 "$port"
 		[ "$ONE_OK" = no ] ||
-			fail "'$name' passed over virtio (vsock_loopback) on $K1: yasmin must pass it too"
+			fail "'$name' passed over virtio (vsock_loopback) on $KA: yasmin must pass it too"
 		echo "'$name': over yasmin: $y"
 		echo "'$name': over virtio: $ONE_ERR"
 		[ -n "$y" ] || fail "'$name': no failure message over yasmin"
 		assert_eq "$y" "$ONE_ERR" "'$name' fails the same over yasmin and virtio"
-	done 3<<EOF
+	done 3<<EOT
 $core
-EOF
-	g1 'rmmod vsock_loopback vmw_vsock_virtio_transport_common'
+EOT
+	guest "$A" 'rmmod vsock_loopback vmw_vsock_virtio_transport_common'
 fi
 
-step "no socket left behind, grants back at baseline"
-assert_eq "$(g1 yasmin-stat sockets)" 0 "guest1 sockets"
-assert_eq "$(g2 yasmin-stat sockets)" 0 "guest2 sockets"
+step "no socket left behind, grants back at baseline (guest$A, guest$B)"
+assert_eq "$(guest "$A" yasmin-stat sockets)" 0 "guest$A sockets"
+assert_eq "$(guest "$B" yasmin-stat sockets)" 0 "guest$B sockets"
 i=0
-while [ "$(g1 yasmin-stat grants)" != "$base1" ] || [ "$(g2 yasmin-stat grants)" != "$base2" ]; do
+while [ "$(guest "$A" yasmin-stat grants)" != "$baseA" ] || [ "$(guest "$B" yasmin-stat grants)" != "$baseB" ]; do
 	i=$((i + 1))
 	[ $i -le 20 ] || break
 	sleep 0.1
 done
-assert_eq "$(g1 yasmin-stat grants)" "$base1" "guest1 grants"
-assert_eq "$(g2 yasmin-stat grants)" "$base2" "guest2 grants"
+assert_eq "$(guest "$A" yasmin-stat grants)" "$baseA" "guest$A grants"
+assert_eq "$(guest "$B" yasmin-stat grants)" "$baseB" "guest$B grants"
+}
+
+port=1300
+conform 1 2
+[ "${NGUESTS:-2}" -lt 3 ] || conform 1 3

@@ -1,5 +1,7 @@
 # setup: yasmind
 # policy: group all g1 g2
+# pvh: no. Its subject is yasmind restarting in dom0, which the guests' type
+# does not reach; yasmind_reboot takes the new-domid path on PVH.
 # yasmind_restart: yasmind is stopped and started again while g1 streams
 # 1 GiB to g2 by IP under the shim, paced to 32 MiB/s so that it outlasts
 # the restart: the stream completes verified, no socket is reset, the pair

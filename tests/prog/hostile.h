@@ -126,7 +126,7 @@ enum {
 	HB_GARBAGE_RING_REFS, HB_ZERO_RING_REFS, HB_DOM0_RING_REF,
 	HB_BAD_MAGIC, HB_BAD_VERSION, HB_ORDER_MISMATCH, HB_BAD_EVTCHN,
 	HB_BOUND_EVTCHN, HB_DOM0_EVTCHN, HB_REPEATED_REFS, HB_INTF_AS_RING,
-	HB_NO_LISTENER, HB_VALID, HB_NR
+	HB_NO_LISTENER, HB_SEQ_TO_STREAM, HB_VALID, HB_NR
 };
 
 static const struct hbogus hbogus_cases[HB_NR] = {
@@ -161,6 +161,7 @@ static const struct hbogus hbogus_cases[HB_NR] = {
 	[HB_REPEATED_REFS] = { "same-ref-for-every-ring-page", H_ANSWER },
 	[HB_INTF_AS_RING] = { "intf-page-as-ring-page", H_ANSWER },
 	[HB_NO_LISTENER] = { "connect-to-unbound-port", H_RESET },
+	[HB_SEQ_TO_STREAM] = { "seqpacket-connect-to-stream-listener", H_RESET },
 	[HB_VALID] = { "valid-control", H_ANSWER },
 };
 
@@ -238,6 +239,7 @@ static inline void hbogus_build(unsigned int i, const struct hbogus_ctx *x,
 		break;
 	case HB_INTF_AS_RING: refs[0] = x->intf_ref; break;
 	case HB_NO_LISTENER: m->dst_port = x->dst_port + 7919; break;
+	case HB_SEQ_TO_STREAM: m->flags = YASMIN_CONNECT_SEQPACKET; break;
 	default: break;
 	}
 }
@@ -299,6 +301,91 @@ static inline void hcorrupt(unsigned int i, u32 vcons, u32 vprod, u32 size,
 		o->want_data = rnd | 2;
 		break;
 	}
+}
+
+/* ---- corrupt-indices, SOCK_SEQPACKET ---- */
+
+/*
+ * What we write into a SOCK_SEQPACKET channel besides the byte indices:
+ * the prod and msg_prod of the ring we produce, the record at the
+ * victim's next msg_cons, and the msg_cons of the ring we read.
+ */
+struct hseq {
+	u32 prod, msg_prod;
+	u32 rec_end, rec_flags;
+	u32 msg_cons;
+};
+
+enum {
+	HS_MSG_PROD_AHEAD, HS_MSG_PROD_FAR, HS_REC_PAST_PROD,
+	HS_REC_BEHIND_CONS, HS_REC_FLAGS, HS_MSG_CONS_AHEAD,
+	HS_MSG_CONS_BEHIND, HS_NR
+};
+
+static const char *const hseq_names[HS_NR] = {
+	[HS_MSG_PROD_AHEAD] = "msg-prod-one-past-the-records",
+	[HS_MSG_PROD_FAR] = "msg-prod-2^31-ahead",
+	[HS_REC_PAST_PROD] = "record-ends-past-prod",
+	[HS_REC_BEHIND_CONS] = "record-ends-behind-cons",
+	[HS_REC_FLAGS] = "record-with-unknown-flags",
+	[HS_MSG_CONS_AHEAD] = "msg-cons-ahead-of-msg-prod",
+	[HS_MSG_CONS_BEHIND] = "msg-cons-more-than-the-records-behind",
+};
+
+/*
+ * Pattern @i given the victim's indices as last seen: @vcons and
+ * @vmsg_cons on the ring we produce, @vmsg_prod on the ring we read. The
+ * byte indices stay valid (prod at most 16 bytes past @vcons), so what
+ * breaks is always a SEQPACKET rule: the records in flight, a record's
+ * end, its flags, or the records the victim has in flight to us.
+ */
+static inline void hseq_corrupt(unsigned int i, u32 vcons, u32 vmsg_cons,
+				u32 vmsg_prod, struct hseq *o)
+{
+	o->prod = vcons;
+	o->msg_prod = vmsg_cons;
+	o->rec_end = vcons;
+	o->rec_flags = 0;
+	o->msg_cons = vmsg_prod;
+	switch (i) {
+	case HS_MSG_PROD_AHEAD: o->msg_prod = vmsg_cons + YASMIN_MSG_RECS + 1; break;
+	case HS_MSG_PROD_FAR: o->msg_prod = vmsg_cons + 0x80000000u; break;
+	case HS_REC_PAST_PROD:
+		o->prod = vcons + 16;
+		o->rec_end = vcons + 17;
+		o->msg_prod = vmsg_cons + 1;
+		break;
+	case HS_REC_BEHIND_CONS:
+		o->prod = vcons + 16;
+		o->rec_end = vcons - 1;
+		o->msg_prod = vmsg_cons + 1;
+		break;
+	case HS_REC_FLAGS:
+		o->rec_flags = 0xdead0000u | YASMIN_REC_EOR;
+		o->msg_prod = vmsg_cons + 1;
+		break;
+	case HS_MSG_CONS_AHEAD: o->msg_cons = vmsg_prod + 1; break;
+	case HS_MSG_CONS_BEHIND: o->msg_cons = vmsg_prod - YASMIN_MSG_RECS - 1; break;
+	}
+}
+
+/*
+ * The victim's rules (kmod/datapath.c), for the unit test: non-zero when
+ * @o breaks one. A record is only looked at when one is in flight.
+ */
+static inline int hseq_broken(const struct hseq *o, u32 vcons, u32 vmsg_cons,
+			      u32 vmsg_prod)
+{
+	u32 msgs = o->msg_prod - vmsg_cons;
+
+	if (msgs > YASMIN_MSG_RECS)
+		return 1;
+	if (msgs && (o->rec_end - vcons > o->prod - vcons ||
+		     (o->rec_flags & ~YASMIN_REC_EOR)))
+		return 2;
+	if (vmsg_prod - o->msg_cons > YASMIN_MSG_RECS)
+		return 3;
+	return 0;
 }
 
 #endif /* YASMIN_HOSTILE_H */

@@ -17,6 +17,9 @@
  *                    -r ctrl: break the control ring's indices instead.
  *                    -r accept-lie: accept the victim's connects claiming
  *                    rings one order larger than offered.
+ *                    -r seq-acceptor: accept the victim's SOCK_SEQPACKET
+ *                    connects and break their message records, msg_prod
+ *                    and msg_cons, one pattern per connection.
  *   bogus-connect    every malformed CONNECT and message of hostile.h's
  *                    table to the listener -p PORT, each answered or not
  *                    as an honest victim must.
@@ -311,6 +314,7 @@ struct chan {
 	bool used;
 	int state;		/* CH_* */
 	u32 conn_id, order, src_port, dst_port;
+	u8 flags;		/* the CONNECT's: YASMIN_CONNECT_SEQPACKET */
 	double since;
 	unsigned int pattern;
 	/* connector: our pages, granted to the victim */
@@ -456,6 +460,7 @@ static struct chan *chan_accept(const struct yasmin_ctrl_msg *m)
 	if (!ch || m->ring_order > YASMIN_RING_ORDER_MAX)
 		goto refuse;
 	ch->conn_id = m->conn_id;
+	ch->flags = m->flags;
 	ch->order = m->ring_order;
 	ch->src_port = m->dst_port;
 	ch->dst_port = m->src_port;
@@ -626,11 +631,46 @@ static void corrupt_chan(struct chan *ch, unsigned int pat, bool connector,
 		n_violations_reset++;
 }
 
+/*
+ * SOCK_SEQPACKET pattern @pat (hostile.h) on @ch, which we accepted:
+ * rewrite it from the victim's latest indices and kick, as corrupt_chan().
+ */
+static void corrupt_chan_seq(struct chan *ch, unsigned int pat, double timeout)
+{
+	struct yasmin_data_intf *in = ch->intf;
+	double end = now() + timeout;
+	struct hseq o;
+
+	while (ch->state == CH_OPEN && now() < end) {
+		u32 vmsg_cons = H_LOAD(in->a2c_cons.msg_cons);
+
+		hseq_corrupt(pat, H_LOAD(in->a2c_cons.cons), vmsg_cons,
+			     H_LOAD(in->c2a_prod.msg_prod), &o);
+		/* the record first, then prod and msg_prod, as a producer */
+		H_STORE(in->a2c_rec[vmsg_cons % YASMIN_MSG_RECS].end, o.rec_end);
+		H_STORE(in->a2c_rec[vmsg_cons % YASMIN_MSG_RECS].flags,
+			o.rec_flags);
+		H_MB();
+		H_STORE(in->a2c_prod.prod, o.prod);
+		H_STORE(in->a2c_prod.msg_prod, o.msg_prod);
+		/* we read everything it sends, but the records we say */
+		H_STORE(in->c2a_cons.cons, H_LOAD(in->c2a_prod.prod));
+		H_STORE(in->c2a_cons.msg_cons, o.msg_cons);
+		H_MB();
+		xenevtchn_notify(xce, ch->lport);
+		pump(true);
+		drain_events(10);
+	}
+	if (ch->state == CH_GONE)
+		n_violations_reset++;
+}
+
 static void mode_corrupt_acceptor(void)
 {
+	bool seq = !strcmp(variant, "seq-acceptor");
+	unsigned int i, npat = seq ? HS_NR : HC_NR;
 	double end = now() + secs;
 	unsigned long conns = 0;
-	unsigned int i;
 
 	while (now() < end && (count < 0 || (long)conns < count)) {
 		keep_session();
@@ -646,10 +686,17 @@ static void mode_corrupt_acceptor(void)
 				chan_free(ch);
 				continue;
 			}
-			ch->pattern = conns % HC_NR;
+			ch->pattern = conns % npat;
 			printf("hostile: conn %lu (id %u): %s\n", conns,
-			       ch->conn_id, hcorrupt_names[ch->pattern]);
-			corrupt_chan(ch, ch->pattern, false, true, 3);
+			       ch->conn_id, seq ? hseq_names[ch->pattern] :
+			       hcorrupt_names[ch->pattern]);
+			if (seq && !(ch->flags & YASMIN_CONNECT_SEQPACKET))
+				printf("hostile: conn %lu: not a SOCK_SEQPACKET connect\n",
+				       conns);
+			if (seq)
+				corrupt_chan_seq(ch, ch->pattern, 3);
+			else
+				corrupt_chan(ch, ch->pattern, false, true, 3);
 			printf("hostile: conn %lu: %s\n", conns,
 			       ch->state == CH_GONE ? "reset by the victim" :
 			       "still open after 3 s; we reset it");
@@ -658,8 +705,9 @@ static void mode_corrupt_acceptor(void)
 		}
 		drain_events(20);
 	}
-	printf("hostile: corrupt-indices variant=acceptor conns=%lu reset_by_victim=%lu secs=%.1f\n",
-	       conns, n_violations_reset, secs - (end - now()));
+	printf("hostile: corrupt-indices variant=%s conns=%lu reset_by_victim=%lu secs=%.1f\n",
+	       seq ? "seq-acceptor" : "acceptor", conns, n_violations_reset,
+	       secs - (end - now()));
 }
 
 /*
@@ -1190,7 +1238,7 @@ static void usage(const char *why)
 		"usage: yasmin-hostile -c VICTIM_CID [-t SECS] [-n COUNT] [-p PORT]\n"
 		"           [-U UNBOUND_PORT] [-o ORDER] [-w WINDOW] [-r VARIANT]\n"
 		"           [-H HOLD_SECS] [-3 THIRD_DOMID] [-R] [-s SEED] MODE\n"
-		"MODE: corrupt-indices (-r acceptor|accept-lie|connector|ctrl)\n"
+		"MODE: corrupt-indices (-r acceptor|seq-acceptor|accept-lie|connector|ctrl)\n"
 		"      bogus-connect\n"
 		"      connect-flood request-churn ctrl-fill\n"
 		"      evtchn-storm (-r ctrl|data|both) pin xs-garbage\n"
@@ -1293,10 +1341,11 @@ int main(int argc, char **argv)
 			mode_corrupt_ctrl();
 		} else if (!strcmp(variant, "accept-lie")) {
 			mode_accept_lie();
-		} else if (!*variant || !strcmp(variant, "acceptor")) {
+		} else if (!*variant || !strcmp(variant, "acceptor") ||
+			   !strcmp(variant, "seq-acceptor")) {
 			mode_corrupt_acceptor();
 		} else {
-			usage("-r must be acceptor, accept-lie, connector or ctrl");
+			usage("-r must be acceptor, seq-acceptor, accept-lie, connector or ctrl");
 		}
 	} else if (!strcmp(mode, "bogus-connect")) {
 		if (!port)

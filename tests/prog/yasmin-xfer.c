@@ -2,13 +2,17 @@
 /*
  * yasmin-xfer: move bytes over a stream socket and verify every one.
  *
- *   yasmin-xfer -s [-p PORT] [-f vsock|inet] [-1] [-B RING]
- *   yasmin-xfer -c CID|IP [-p PORT] -n SIZE [-r] [-d] [-P CONNS]
+ *   yasmin-xfer -s [-p PORT] [-f vsock|inet] [-1] [-B RING] [-q]
+ *   yasmin-xfer -c CID|IP [-p PORT] -n SIZE [-r] [-d] [-P CONNS] [-q]
  *               [-B RING] [-f vsock|inet] [-t SECONDS] [-w WRITE]
  *               [-T CONNECT_SECONDS] [-R BYTES_PER_SECOND]
  *
  * -R paces each stream's sender, for a transfer that must outlast
  * something (a daemon's restart) however fast the transport is.
+ * -q (vsock only, on both ends): SOCK_SEQPACKET. Each direction is then a
+ * sequence of messages of 1 to WRITE bytes (-w), their lengths drawn from
+ * the seed, and the receiver checks every message's length as well as its
+ * bytes: a message split, merged or truncated is a data error.
  * The client opens CONNS connections; each sends a header naming a seed
  * and how many bytes go each way, then both ends stream pattern.h bytes
  * and check what they receive, concurrently in both directions. The server
@@ -47,7 +51,7 @@
 #include "pattern.h"
 
 #define XFER_MAGIC	0x59584631u	/* "YXF1" */
-#define XFER_VERSION	1
+#define XFER_VERSION	2
 #define CHUNK		(256 * 1024)
 
 enum { EXIT_OK, EXIT_DATA, EXIT_USAGE, EXIT_SOCKET, EXIT_RESET };
@@ -58,6 +62,8 @@ struct header {
 	uint64_t seed;
 	uint64_t to_server;
 	uint64_t to_client;
+	uint32_t max_msg;	/* -q: longest message; 0: a byte stream */
+	uint32_t reserved;
 };
 
 struct trailer {
@@ -76,6 +82,7 @@ static double timeout_s = 600;
 static double stall_s = 120;		/* -S: see set_stall_timeout() */
 static size_t write_size = CHUNK;		/* -w: bytes per send() */
 static uint64_t pace_bps;		/* -R: send at most this many bytes/s */
+static int seqpacket;			/* -q */
 
 static double now(void)
 {
@@ -102,8 +109,22 @@ struct stream {
 	double failed_at;	/* when it failed: the judge may come later */
 	int err;		/* errno of the failure, 0 if none */
 	int bad;		/* verification failed at offset done */
+	uint32_t max_msg;	/* SOCK_SEQPACKET: longest message, else 0 */
+	uint64_t msgs;		/* SOCK_SEQPACKET: messages moved */
+	uint64_t got, want;	/* a message of the wrong length: got, want */
 	int eof;		/* stream ended early */
 };
+
+/*
+ * SOCK_SEQPACKET: the length of message @i of a stream, 1 to max_msg
+ * bytes, and never past the stream's end. Both ends compute it.
+ */
+static size_t msg_len(const struct stream *s, uint64_t i)
+{
+	uint64_t n = pattern_word(s->seed ^ 0x5eb0a1e7u, i) % s->max_msg + 1;
+
+	return n < s->len - s->done ? n : s->len - s->done;
+}
 
 static void *send_stream(void *arg)
 {
@@ -117,6 +138,9 @@ static void *send_stream(void *arg)
 		size_t n = s->len - s->done < write_size ? s->len - s->done :
 			   write_size;
 		ssize_t w;
+
+		if (s->max_msg)
+			n = msg_len(s, s->msgs);
 
 		/* -R: a stream that lasts, whatever the transport's speed */
 		if (pace_bps) {
@@ -139,7 +163,14 @@ static void *send_stream(void *arg)
 			s->failed_at = now();
 			break;
 		}
+		/* A message goes whole or not at all. */
+		if (s->max_msg && (size_t)w != n) {
+			s->err = EMSGSIZE;
+			s->failed_at = now();
+			break;
+		}
 		s->done += w;
+		s->msgs++;
 		s->last_io = now();
 	}
 	if (!buf)
@@ -155,8 +186,21 @@ static void recv_stream(struct stream *s)
 	s->last_io = now();
 	while (buf && scratch && s->done < s->len) {
 		size_t want = s->len - s->done < CHUNK ? s->len - s->done : CHUNK;
-		ssize_t r = recv(s->fd, buf, want, 0);
+		struct iovec iov = { .iov_base = buf, .iov_len = CHUNK };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+		ssize_t r;
 		size_t ok;
+
+		/*
+		 * A message is read whole into a buffer larger than any
+		 * message, so one longer than it should be shows as such.
+		 */
+		if (s->max_msg) {
+			want = msg_len(s, s->msgs);
+			r = recvmsg(s->fd, &mh, MSG_TRUNC);
+		} else {
+			r = recv(s->fd, buf, want, 0);
+		}
 
 		if (r < 0) {
 			if (errno == EINTR)
@@ -170,12 +214,19 @@ static void recv_stream(struct stream *s)
 			s->failed_at = now();
 			break;
 		}
+		if (s->max_msg && (size_t)r != want) {
+			s->got = r;
+			s->want = want;
+			s->bad = 1;
+			break;
+		}
 		ok = pattern_check(s->seed, s->done, buf, r, scratch);
 		s->done += ok;
 		if (ok != (size_t)r) {
 			s->bad = 1;
 			break;
 		}
+		s->msgs++;
 		s->last_io = now();
 	}
 	if (!buf || !scratch)
@@ -210,6 +261,12 @@ static int full_io(int fd, void *p, size_t len, int out)
  */
 static int judge(const char *dir, struct stream *s, char *why, size_t len)
 {
+	if (s->bad && s->want) {
+		snprintf(why, len, "%s: message %" PRIu64 " at offset %" PRIu64
+			 " is %" PRIu64 " bytes, not %" PRIu64, dir, s->msgs,
+			 s->done, s->got, s->want);
+		return EXIT_DATA;
+	}
 	if (s->bad) {
 		snprintf(why, len, "%s: data mismatch at offset %" PRIu64, dir,
 			 s->done);
@@ -296,7 +353,7 @@ static void set_ring(int fd)
 
 static int make_socket(void)
 {
-	int fd = socket(family, SOCK_STREAM, 0);
+	int fd = socket(family, seqpacket ? SOCK_SEQPACKET : SOCK_STREAM, 0);
 
 	if (fd < 0) {
 		printf("FAIL socket: %s (%s)\n", errname(errno),
@@ -336,10 +393,18 @@ static void *serve_one(void *arg)
 		sv->rc = err ? EXIT_RESET : EXIT_DATA;
 		goto out;
 	}
+	if (!h.max_msg != !seqpacket || h.max_msg > CHUNK) {
+		printf("FAIL conn=%lu: bad header (max_msg %u)\n", sv->id,
+		       h.max_msg);
+		sv->rc = EXIT_DATA;
+		goto out;
+	}
 	rx.seed = h.seed;
 	rx.len = h.to_server;
 	tx.seed = ~h.seed;	/* the other direction is another stream */
 	tx.len = h.to_client;
+	rx.max_msg = h.max_msg;
+	tx.max_msg = h.max_msg;
 	if (pthread_create(&sender, NULL, send_stream, &tx)) {
 		printf("FAIL conn=%lu: no thread for the sender\n", sv->id);
 		sv->rc = EXIT_SOCKET;
@@ -519,6 +584,7 @@ static void *client_one(void *arg)
 	struct header h = {
 		.magic = XFER_MAGIC, .version = XFER_VERSION, .seed = c->seed,
 		.to_server = c->to_server, .to_client = c->to_client,
+		.max_msg = seqpacket ? (uint32_t)write_size : 0,
 	};
 	struct trailer t;
 	struct stream tx, rx;
@@ -537,8 +603,10 @@ static void *client_one(void *arg)
 			  errname(-err), (now() - t_io) * 1000);
 		goto out;
 	}
-	tx = (struct stream){ .fd = fd, .seed = c->seed, .len = c->to_server };
-	rx = (struct stream){ .fd = fd, .seed = ~c->seed, .len = c->to_client };
+	tx = (struct stream){ .fd = fd, .seed = c->seed, .len = c->to_server,
+			      .max_msg = h.max_msg };
+	rx = (struct stream){ .fd = fd, .seed = ~c->seed, .len = c->to_client,
+			      .max_msg = h.max_msg };
 	if (pthread_create(&sender, NULL, send_stream, &tx)) {
 		conn_fail(c, EXIT_SOCKET, "no thread for the sender");
 		goto out;
@@ -624,11 +692,12 @@ static void usage(const char *why)
 	if (why)
 		fprintf(stderr, "yasmin-xfer: %s\n", why);
 	fprintf(stderr,
-		"usage: yasmin-xfer -s [-p PORT] [-f vsock|inet] [-1] [-B RING]\n"
-		"       yasmin-xfer -c CID|IP [-p PORT] -n SIZE [-r] [-d] [-P CONNS]\n"
+		"usage: yasmin-xfer -s [-p PORT] [-f vsock|inet] [-1] [-B RING] [-q]\n"
+		"       yasmin-xfer -c CID|IP [-p PORT] -n SIZE [-r] [-d] [-P CONNS] [-q]\n"
 		"                   [-B RING] [-f vsock|inet] [-t SECONDS]\n"
 		"                   [-T CONNECT_SECONDS] [-S STALL_SECONDS] [-w WRITE]\n"
 		"                   [-R BYTES_PER_SECOND]\n"
+		"-q: SOCK_SEQPACKET, messages of 1..WRITE bytes (at most the peer's RING).\n"
 		"SIZE, RING, WRITE and -R take K, M or G. Exit: 0 verified, 1 bad data,\n"
 		"2 usage, 3 socket/option/connect error, 4 reset or early EOF.\n");
 	exit(EXIT_USAGE);
@@ -651,10 +720,11 @@ int main(int argc, char **argv)
 	double t0, secs;
 	long v;
 
-	while ((opt = getopt_long(argc, argv, "sc:p:n:rdP:B:f:t:T:S:w:R:1h",
+	while ((opt = getopt_long(argc, argv, "sc:p:n:rdP:B:f:t:T:S:w:R:q1h",
 				  longopts, NULL)) != -1) {
 		switch (opt) {
 		case 's': srv = 1; break;
+		case 'q': seqpacket = 1; break;
 		case 'c': host = optarg; break;
 		case 'p':
 			/* vsock ports are 32 bits; inet's are checked below */
@@ -724,6 +794,8 @@ int main(int argc, char **argv)
 		usage("give exactly one of -s and -c");
 	if (family == AF_INET && port > 65535)
 		usage("bad port");
+	if (seqpacket && family != AF_VSOCK)
+		usage("-q needs -f vsock");
 	signal(SIGPIPE, SIG_IGN);	/* a dead peer is EPIPE, reported */
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (srv)

@@ -116,6 +116,32 @@ UTEST(corrupt_patterns_break_the_ring_invariant)
 	}
 }
 
+UTEST(seqpacket_patterns_break_a_record_rule_and_only_that)
+{
+	static const u32 starts[] = { 0, 1, 127, 128, 4096, 0x7fffffff, 0xffffff80, 0xffffffff };
+	unsigned int i, a, b, c;
+	struct hseq o;
+
+	for (a = 0; a < 8; a++)
+		for (b = 0; b < 8; b++)
+			for (c = 0; c < 8; c++) {
+				u32 vcons = starts[a], vmc = starts[b], vmp = starts[c];
+
+				/* no pattern: nothing broken */
+				hseq_corrupt(HS_NR, vcons, vmc, vmp, &o);
+				UT_ASSERT_EQ(hseq_broken(&o, vcons, vmc, vmp), 0);
+				for (i = 0; i < HS_NR; i++) {
+					hseq_corrupt(i, vcons, vmc, vmp, &o);
+					if (!hseq_broken(&o, vcons, vmc, vmp))
+						UT_FAIL("%s breaks nothing", hseq_names[i]);
+					/* the byte ring stays valid on its own */
+					UT_ASSERT(yasmin_ring_span(o.prod, vcons, 4096) >= 0);
+				}
+			}
+	for (i = 0; i < HS_NR; i++)
+		UT_ASSERT(hseq_names[i]);
+}
+
 UTEST(ctrl_ring_put_get_respect_the_slots)
 {
 	static struct yasmin_ctrl_page page;

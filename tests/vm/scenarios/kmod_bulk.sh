@@ -1,7 +1,9 @@
 # kmod_bulk: 1 GiB over yasmin from guest1 to guest2, back, and both ways
 # at once, every byte verified by yasmin-xfer; the same 1 GiB over netfront
-# TCP for the ratio; and the cost in events.
+# TCP for the ratio; the cost in events; and SOCK_SEQPACKET both ways at
+# once on 4 connections, every message's length and bytes verified.
 SIZE=${BULK_SIZE:-1G}
+SEQ_SIZE=${BULK_SEQ_SIZE:-32M}
 
 ev() { # guest N -> "events_sent events_received"
 	guest "$1" 'echo $(yasmin-stat events_sent) $(yasmin-stat events_received)'
@@ -11,6 +13,8 @@ step "servers on guest1 and guest2 (vsock port 5000, TCP port 5001)"
 g1 'yasmin-xfer -s -p 5000 > /tmp/xfer-s.log 2>&1 &'
 g2 'yasmin-xfer -s -p 5000 > /tmp/xfer-s.log 2>&1 &'
 g2 'yasmin-xfer -s -f inet -p 5001 > /tmp/xfer-si.log 2>&1 &'
+g2 'yasmin-xfer -s -q -p 5002 > /tmp/xfer-sq.log 2>&1 &'
+wait_log 2 /tmp/xfer-sq.log 'listening on port'
 wait_log 1 /tmp/xfer-s.log 'listening on port'
 wait_log 2 /tmp/xfer-s.log 'listening on port'
 wait_log 2 /tmp/xfer-si.log 'listening on port'
@@ -60,6 +64,12 @@ out=$(g1 "yasmin-xfer -f inet -c $G2_IP -p 5001 -n $SIZE") || { echo "$out"; fai
 echo "netfront g1->g2: $out"
 nm=$(echo "$out" | sed -n 's/.*MBps=\([0-9.]*\).*/\1/p')
 echo "ratio yasmin/netfront for $SIZE: $(awk "BEGIN{printf \"%.2f\", $ym/$nm}")"
+
+step "SOCK_SEQPACKET: $SEQ_SIZE each way at once on 4 connections, messages of 1 byte to 64 KiB"
+out=$(g1 "yasmin-xfer -q -c $G2_CID -p 5002 -n $SEQ_SIZE -d -P 4 -w 64K") || { echo "$out"; fail "SOCK_SEQPACKET transfer"; }
+echo "yasmin SOCK_SEQPACKET both: $out"
+assert_eq "$(g2 'grep -c ^OK /tmp/xfer-sq.log')" 4 "verified SOCK_SEQPACKET connections on guest2"
+assert_eq "$(g2 'grep -c ^FAIL /tmp/xfer-sq.log; true')" 0 "SOCK_SEQPACKET failures on guest2"
 
 step "the servers saw every transfer verified"
 g2 'cat /tmp/xfer-s.log'

@@ -1,7 +1,8 @@
 # guests: 3
 # kmod_hostile_corrupt: guest2 (yasmin-hostile, no yasmin.ko) writes
 # impossible ring indices and garbage notify words into data channels with
-# guest1, on both sides of a connection, then breaks the control ring's
+# guest1, on both sides of a connection, and impossible message records and
+# record indices into SOCK_SEQPACKET ones, then breaks the control ring's
 # indices. Guest1 must reset each broken connection (and end a broken
 # control session) without an oops, keep serving guest3, and end with its
 # counters at the baseline.
@@ -31,6 +32,27 @@ assert_grep 'variant=accept-lie conns=4 reset_by_victim=4' "$lie"
 assert_grep 'EPROTO' "$vlie"
 assert_grep 'rc=3' "$vlie"
 assert_grep 'ACCEPT with rings larger than offered' "$(g1 'dmesg | tail -n 40')"
+
+step "SOCK_SEQPACKET: guest1 connects to guest2 7 times; guest2 accepts and breaks each channel's message records or record indices"
+hostile_run -t 90 -n 7 -r seq-acceptor corrupt-indices
+wait_log 2 /tmp/hostile.log 'joined control channel' 30
+# -d: guest1 reads messages (records, msg_prod) and sends them (msg_cons).
+guest 1 -t 150 "yasmin-xfer -q -c $G2_CID -p 7300 -n 4M -d -P 7 -B 64K -w 16K -T 20 -S 20 -t 90 > /tmp/victim-seq.log 2>&1; echo rc=\$? >> /tmp/victim-seq.log; cat /tmp/victim-seq.log" || true
+hostile_wait 120
+seq=$(g2 'cat /tmp/hostile.log')
+vseq=$(g1 'cat /tmp/victim-seq.log')
+hostile_kill
+echo "$seq" | grep 'conn '
+if echo "$seq" | grep -q 'not a SOCK_SEQPACKET connect'; then
+	fail "yasmin-xfer -q connected with a SOCK_STREAM CONNECT"
+fi
+# Every connection failed on the reset, none with bad data handed to the
+# application (exit 1) nor hung (-S): rc=4, "reset or early end".
+echo "$vseq" | tail -n 2
+assert_grep '^rc=4$' "$vseq"
+if echo "$vseq" | grep -q 'stalled\|exit=1 '; then
+	fail "a SOCK_SEQPACKET victim connection stalled or took bad data"
+fi
 
 step "connector side: guest2 connects to guest1's listener 7 times and breaks its own channel's indices"
 hostile_run -p $VICTIM_PORT -t 150 -n 7 -o 2 -r connector corrupt-indices
@@ -65,6 +87,11 @@ echo "acceptor side: $n of 7 reset by the victim"
 n=$(echo "$con" | sed -n 's/.*variant=connector conns=7 reset_by_victim=\([0-9]*\).*/\1/p')
 echo "connector side: $n of 7 reset by the victim"
 [ "${n:-0}" -ge 3 ] || fail "connector side: only ${n:-0} of 3 broken producer indices were caught"
+# SOCK_SEQPACKET: every pattern breaks a rule the victim checks, on the
+# side it reads (records, msg_prod) or the side it sends (msg_cons).
+n=$(echo "$seq" | sed -n 's/.*variant=seq-acceptor conns=7 reset_by_victim=\([0-9]*\).*/\1/p')
+echo "SOCK_SEQPACKET: $n of 7 reset by the victim"
+[ "${n:-0}" = 7 ] || fail "SOCK_SEQPACKET: only ${n:-0} of 7 broken channels were reset by the victim"
 step "every broken control ring ended the session within 15 s"
 # A broken prod at once; a broken cons (a ring that never drains) within
 # the victim's stall timeout, 10 s in kmod/ctrl.c.

@@ -599,66 +599,63 @@ static void wait_answer(struct chan *ch, double timeout)
 static unsigned long n_violations_reset;
 
 /*
- * Scribble pattern @pat over our two lines of @ch's interface page and
- * kick the victim until it resets the connection or @timeout passes.
+ * Write pattern @pat over @ch's interface page from the victim's latest
+ * indices: the stream indices (our two lines; @connector says which side
+ * we are), or, on a SOCK_SEQPACKET channel we accepted, its records.
  */
-static void corrupt_chan(struct chan *ch, unsigned int pat, bool connector,
-			 bool accept, double timeout)
+static void write_indices(struct chan *ch, unsigned int pat, bool connector)
 {
 	struct yasmin_data_intf *in = ch->intf;
 	struct yasmin_prod_line *tx = connector ? &in->c2a_prod : &in->a2c_prod;
 	struct yasmin_cons_line *txc = connector ? &in->c2a_cons : &in->a2c_cons;
 	struct yasmin_prod_line *rxp = connector ? &in->a2c_prod : &in->c2a_prod;
 	struct yasmin_cons_line *rx = connector ? &in->a2c_cons : &in->c2a_cons;
-	u32 size = PAGE << ch->order;
-	double end = now() + timeout;
 	struct hidx o;
 
+	hcorrupt(pat, H_LOAD(txc->cons), H_LOAD(rxp->prod), PAGE << ch->order,
+		 rnd(), &o);
+	H_STORE(tx->prod, o.prod);
+	H_STORE(tx->want_space, o.want_space);
+	H_STORE(rx->cons, o.cons);
+	H_STORE(rx->want_data, o.want_data);
+}
+
+static void write_records(struct chan *ch, unsigned int pat, bool connector)
+{
+	struct yasmin_data_intf *in = ch->intf;
+	u32 vmsg_cons = H_LOAD(in->a2c_cons.msg_cons);
+	struct hseq o;
+
+	(void)connector;	/* acceptor only */
+	hseq_corrupt(pat, H_LOAD(in->a2c_cons.cons), vmsg_cons,
+		     H_LOAD(in->c2a_prod.msg_prod), &o);
+	/* the record first, then prod and msg_prod, as a producer */
+	H_STORE(in->a2c_rec[vmsg_cons % YASMIN_MSG_RECS].end, o.rec_end);
+	H_STORE(in->a2c_rec[vmsg_cons % YASMIN_MSG_RECS].flags, o.rec_flags);
+	H_MB();
+	H_STORE(in->a2c_prod.prod, o.prod);
+	H_STORE(in->a2c_prod.msg_prod, o.msg_prod);
+	/* we read everything it sends, but the records we say */
+	H_STORE(in->c2a_cons.cons, H_LOAD(in->c2a_prod.prod));
+	H_STORE(in->c2a_cons.msg_cons, o.msg_cons);
+}
+
+/*
+ * Rewrite pattern @pat with @write and kick the victim until it resets
+ * the connection or @timeout passes.
+ */
+static void corrupt_chan(struct chan *ch, unsigned int pat, bool connector,
+			 bool accept, double timeout,
+			 void (*write)(struct chan *, unsigned int, bool))
+{
+	double end = now() + timeout;
+
 	while (ch->state == CH_OPEN && now() < end) {
-		hcorrupt(pat, H_LOAD(txc->cons), H_LOAD(rxp->prod), size,
-			 rnd(), &o);
-		H_STORE(tx->prod, o.prod);
-		H_STORE(tx->want_space, o.want_space);
-		H_STORE(rx->cons, o.cons);
-		H_STORE(rx->want_data, o.want_data);
+		write(ch, pat, connector);
 		H_MB();
 		xenevtchn_notify(xce, ch->lport);
 		/* the victim's other connects keep coming meanwhile */
 		pump(accept);
-		drain_events(10);
-	}
-	if (ch->state == CH_GONE)
-		n_violations_reset++;
-}
-
-/*
- * SOCK_SEQPACKET pattern @pat (hostile.h) on @ch, which we accepted:
- * rewrite it from the victim's latest indices and kick, as corrupt_chan().
- */
-static void corrupt_chan_seq(struct chan *ch, unsigned int pat, double timeout)
-{
-	struct yasmin_data_intf *in = ch->intf;
-	double end = now() + timeout;
-	struct hseq o;
-
-	while (ch->state == CH_OPEN && now() < end) {
-		u32 vmsg_cons = H_LOAD(in->a2c_cons.msg_cons);
-
-		hseq_corrupt(pat, H_LOAD(in->a2c_cons.cons), vmsg_cons,
-			     H_LOAD(in->c2a_prod.msg_prod), &o);
-		/* the record first, then prod and msg_prod, as a producer */
-		H_STORE(in->a2c_rec[vmsg_cons % YASMIN_MSG_RECS].end, o.rec_end);
-		H_STORE(in->a2c_rec[vmsg_cons % YASMIN_MSG_RECS].flags,
-			o.rec_flags);
-		H_MB();
-		H_STORE(in->a2c_prod.prod, o.prod);
-		H_STORE(in->a2c_prod.msg_prod, o.msg_prod);
-		/* we read everything it sends, but the records we say */
-		H_STORE(in->c2a_cons.cons, H_LOAD(in->c2a_prod.prod));
-		H_STORE(in->c2a_cons.msg_cons, o.msg_cons);
-		H_MB();
-		xenevtchn_notify(xce, ch->lport);
-		pump(true);
 		drain_events(10);
 	}
 	if (ch->state == CH_GONE)
@@ -693,10 +690,8 @@ static void mode_corrupt_acceptor(void)
 			if (seq && !(ch->flags & YASMIN_CONNECT_SEQPACKET))
 				printf("hostile: conn %lu: not a SOCK_SEQPACKET connect\n",
 				       conns);
-			if (seq)
-				corrupt_chan_seq(ch, ch->pattern, 3);
-			else
-				corrupt_chan(ch, ch->pattern, false, true, 3);
+			corrupt_chan(ch, ch->pattern, false, true, 3,
+				     seq ? write_records : write_indices);
 			printf("hostile: conn %lu: %s\n", conns,
 			       ch->state == CH_GONE ? "reset by the victim" :
 			       "still open after 3 s; we reset it");
@@ -771,7 +766,7 @@ static void mode_corrupt_connector(void)
 		ch->pattern = conns % HC_NR;
 		printf("hostile: conn %lu (id %u): %s\n", conns, ch->conn_id,
 		       hcorrupt_names[ch->pattern]);
-		corrupt_chan(ch, ch->pattern, true, false, 3);
+		corrupt_chan(ch, ch->pattern, true, false, 3, write_indices);
 		printf("hostile: conn %lu: %s\n", conns,
 		       ch->state == CH_GONE ? "reset by the victim" :
 		       "still open after 3 s; we reset it");

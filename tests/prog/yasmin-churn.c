@@ -29,6 +29,14 @@
  *                    in a Xen guest's grant table), -b bytes each way on each
  *                    at once, all verified; then all held (-H seconds, or
  *                    until SIGUSR1) while the caller counts, then all closed
+ *   hold             COUNT connects, one after another, to any listener (one
+ *                    that never reads will do); each is held open, or
+ *                    refused with ENOBUFS (counted as expected: a peer's
+ *                    grant budget is full), and nothing is sent; then all
+ *                    held (-H seconds, or until SIGUSR1), then closed. One
+ *                    process does what COUNT socat processes would (a PVH
+ *                    guest under TCG meets an emulator fault now and then at
+ *                    a process start: fewer starts, fewer faults)
  *
  * Every byte that arrives is checked against pattern.h (per connection
  * seed). The server is one epoll loop over non-blocking sockets, so it
@@ -82,10 +90,10 @@
 enum { EXIT_OK, EXIT_DATA, EXIT_USAGE, EXIT_SOCKET, EXIT_RESET, EXIT_STALL };
 
 enum mode { M_UNREAD, M_RESET, M_TIMEOUT, M_SHUTDOWN, M_BOTH, M_CONCURRENT,
-	    M_NR };
+	    M_HOLD, M_NR };
 static const char *const mode_names[M_NR] = {
 	"unread", "reset-mid", "connect-timeout", "shutdown-close",
-	"both-close", "concurrent",
+	"both-close", "concurrent", "hold",
 };
 
 #define F_SERVER_CLOSES	1u
@@ -1176,6 +1184,70 @@ static void concurrent(void)
 	free(cc);
 }
 
+/*
+ * hold: connect COUNT times, one after another, keeping each connection
+ * that is made; a connect refused for ENOBUFS is an expected outcome.
+ */
+static void hold(void)
+{
+	struct cconn *cc = calloc(nconn, sizeof(*cc));
+	int i, held = 0, refused = 0;
+
+	if (!cc) {
+		printf("FAIL out of memory\n");
+		exit(EXIT_SOCKET);
+	}
+	for (i = 0; i < nconn; i++) {
+		struct cconn *c = &cc[i];
+		union {
+			struct sockaddr_vm vm;
+			struct sockaddr_in in;
+		} a;
+		socklen_t alen;
+		int err = 0;
+
+		c->id = i + 1;
+		c->t0 = now();
+		c->fd = new_socket();
+		if (c->fd < 0) {
+			record(c, EXIT_SOCKET, 0, "socket/setsockopt: %s",
+			       errname(-c->fd));
+			continue;
+		}
+		sockaddr_of(&a, &alen, cid);
+		while (connect(c->fd, (struct sockaddr *)&a, alen) && !err)
+			if (errno != EINTR)
+				err = errno;
+		if (!err) {
+			held++;
+			record(c, 0, 0, NULL);
+			continue;
+		}
+		close(c->fd);
+		c->fd = -1;
+		if (err == ENOBUFS) {
+			refused++;
+			record(c, 0, ENOBUFS, NULL);
+		} else
+			record(c, EXIT_SOCKET, 0, "connect: %s (%s)",
+			       errname(err), strerror(err));
+	}
+	printf("holding %d connections, %d refused for ENOBUFS\n", held,
+	       refused);
+	fflush(stdout);
+	if (hold_s > 0) {
+		double until = now() + hold_s;
+
+		while (!released && now() < until)
+			usleep(20000);
+	}
+	for (i = 0; i < nconn; i++)
+		if (cc[i].fd >= 0)
+			close(cc[i].fd);
+	printf("closed %d connections at uptime=%.3f\n", held, uptime());
+	free(cc);
+}
+
 static uint64_t parse_size(const char *s)
 {
 	char *end;
@@ -1326,6 +1398,8 @@ int main(int argc, char **argv)
 	t0 = now();
 	if (mode == M_CONCURRENT) {
 		concurrent();
+	} else if (mode == M_HOLD) {
+		hold();
 	} else {
 		th = calloc(nthreads, sizeof(*th));
 		for (i = 0; th && i < nthreads; i++)

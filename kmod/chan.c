@@ -70,6 +70,8 @@ static irqreturn_t yasmin_chan_irq(int irq, void *dev)
 			yasmin_index_seen(&ch->tx_cons_max, idx);
 			WRITE_ONCE(ch->asked_space, false);
 			eoi = 0;
+			if (READ_ONCE(ch->tx_zc_inflight))
+				yasmin_conn_zc_kick(c);
 		}
 	}
 	if (eoi)
@@ -95,6 +97,8 @@ static void yasmin_chan_set_rings(struct yasmin_chan *ch, void **c2a,
 		ch->rx_cons = &ch->intf->a2c_cons;
 		ch->tx_rec = ch->intf->c2a_rec;
 		ch->rx_rec = ch->intf->a2c_rec;
+		ch->tx_zc = ch->intf->c2a_zc;
+		ch->rx_zc = ch->intf->a2c_zc;
 	} else {
 		ch->tx.pages = a2c;
 		ch->rx.pages = c2a;
@@ -104,6 +108,8 @@ static void yasmin_chan_set_rings(struct yasmin_chan *ch, void **c2a,
 		ch->rx_cons = &ch->intf->c2a_cons;
 		ch->tx_rec = ch->intf->a2c_rec;
 		ch->rx_rec = ch->intf->c2a_rec;
+		ch->tx_zc = ch->intf->a2c_zc;
+		ch->rx_zc = ch->intf->c2a_zc;
 	}
 	ch->tx_prod_val = 0;
 	ch->rx_cons_val = 0;
@@ -115,6 +121,7 @@ static void yasmin_chan_set_rings(struct yasmin_chan *ch, void **c2a,
 	ch->asked_space = false;
 	ch->rx_prod_max = 0;
 	ch->tx_cons_max = 0;
+	yasmin_zc_init(ch);
 }
 
 /*
@@ -328,6 +335,8 @@ void yasmin_chan_uninit(struct yasmin_conn *c)
 		return;
 	ch->up = false;
 	yasmin_evtchn_uninit(&ch->ev, c);
+	/* Sends in flight complete; pages the peer maps linger. */
+	yasmin_zc_uninit(c);
 	yasmin_evtchn_uncharge(ch);
 	if (ch->connector) {
 		yasmin_grant_area_uninit(&ch->local, c->id);
@@ -349,4 +358,6 @@ void yasmin_chan_uninit(struct yasmin_conn *c)
 	ch->rx_cons = NULL;
 	ch->tx_rec = NULL;
 	ch->rx_rec = NULL;
+	ch->tx_zc = NULL;
+	ch->rx_zc = NULL;
 }

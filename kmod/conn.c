@@ -252,6 +252,24 @@ void yasmin_conn_broken(struct yasmin_conn *c, const char *why)
 }
 
 /*
+ * yasmin_conn_zc_kick() - the peer's cons moved while MSG_ZEROCOPY sends
+ * are in flight: have the socket's work item complete those it passed,
+ * so their completions come whether or not the sender sends or polls
+ * again (a poller waiting for POLLERR alone is not woken by our events).
+ * Called from the channel's interrupt handler: no locks, only flags.
+ */
+void yasmin_conn_zc_kick(struct yasmin_conn *c)
+{
+	struct yasmin_inbox *in = c->inbox;
+
+	if (!refcount_inc_not_zero(&in->sk->sk_refcnt))
+		return;
+	kref_get(&in->ref);
+	WRITE_ONCE(in->zc_reap, true);
+	yasmin_inbox_kick(in);
+}
+
+/*
  * yasmin_conn_reset_peer() - reset every socket talking to @peer, each in
  * its own work item. Requires: peer->lock held (so no new session can
  * start meanwhile).
@@ -293,12 +311,13 @@ static void yasmin_inbox_work(struct work_struct *work)
 	struct sock *sk = in->sk;
 	struct yasmin_rxmsg *r, *tmp;
 	struct yasmin_conn *c;
-	bool flooded, broken;
+	bool flooded, broken, zc_reap;
 	LIST_HEAD(msgs);
 	u32 gone_id, flood_id;
 	int gone;
 
 	lock_sock(sk);
+	zc_reap = xchg(&in->zc_reap, false);
 	spin_lock(&in->lock);
 	list_splice_init(&in->msgs, &msgs);
 	in->nr = 0;
@@ -329,6 +348,8 @@ static void yasmin_inbox_work(struct work_struct *work)
 		}
 		if (gone && gone_id == c->id)
 			yasmin_conn_reset(c, gone);
+		if (zc_reap)
+			yasmin_zc_reap(c);
 	}
 	release_sock(sk);
 	list_for_each_entry_safe(r, tmp, &msgs, node)

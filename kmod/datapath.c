@@ -48,7 +48,7 @@ s64 yasmin_chan_has_data(struct yasmin_conn *c)
  * receive window says so. Any value the peer writes is safe: it can only
  * make us wait, as a peer that does not read could anyway.
  */
-static u32 yasmin_chan_tx_limit(struct yasmin_chan *ch)
+u32 yasmin_chan_tx_limit(struct yasmin_chan *ch)
 {
 	u32 window = READ_ONCE(ch->tx_cons->window);
 
@@ -81,6 +81,7 @@ s64 yasmin_chan_has_space(struct yasmin_conn *c)
 
 	if (!ch->up || c->broken)
 		return 0;
+	yasmin_zc_reap(c);
 	cons = READ_ONCE(ch->tx_cons->cons);
 	used = yasmin_ring_span(ch->tx_prod_val, cons, ch->tx.size);
 	if (used < 0) {
@@ -89,6 +90,12 @@ s64 yasmin_chan_has_space(struct yasmin_conn *c)
 	}
 	yasmin_index_seen(&ch->tx_cons_max, cons);
 	limit = yasmin_chan_tx_limit(ch);
+	/* A zero-copy send waits until all of it can be in flight. */
+	if (ch->tx_need_segs && !yasmin_zc_room(c))
+		return 0;
+	if (!ch->seqpacket && ch->tx_need && ch->tx_need <= limit &&
+	    limit - used < ch->tx_need)
+		return 0;
 	/*
 	 * A message that waits for room but can never fit (the peer shrank
 	 * its window meanwhile) must not wait for ever: say there is room,
@@ -152,7 +159,7 @@ static bool yasmin_chan_readable(struct yasmin_conn *c, size_t target)
  * Wake a reader waiting for data; it asked with want_data. Requires: our
  * prod (or msg_prod) published, then a full barrier, as the callers do.
  */
-static void yasmin_chan_kick_reader(struct yasmin_chan *ch)
+void yasmin_chan_kick_reader(struct yasmin_chan *ch)
 {
 	if (READ_ONCE(ch->tx_cons->want_data) &&
 	    xchg(&ch->tx_cons->want_data, YASMIN_NOTIFY_OFF))
@@ -163,7 +170,7 @@ static void yasmin_chan_kick_reader(struct yasmin_chan *ch)
  * Wake a writer waiting for room; it asked with want_space. Requires: our
  * cons (or window) published, then a full barrier, as the callers do.
  */
-static void yasmin_chan_kick_writer(struct yasmin_chan *ch)
+void yasmin_chan_kick_writer(struct yasmin_chan *ch)
 {
 	if (READ_ONCE(ch->rx_prod->want_space) &&
 	    xchg(&ch->rx_prod->want_space, YASMIN_NOTIFY_OFF))
@@ -214,11 +221,6 @@ static size_t yasmin_copy_from_msg(void *buf, size_t len, void *iter)
 	return copy_from_iter(buf, len, iter);
 }
 
-static size_t yasmin_copy_to_msg(void *buf, size_t len, void *iter)
-{
-	return copy_to_iter(buf, len, iter);
-}
-
 /*
  * Bytes copied between two publications of an index. Publishing as we go
  * lets the other side copy out (or in) while we are still copying: the two
@@ -232,9 +234,16 @@ ssize_t yasmin_chan_enqueue(struct yasmin_conn *c, struct msghdr *msg,
 	struct yasmin_chan *ch = &c->chan;
 	s64 space = yasmin_chan_has_space(c);
 	size_t n, copied = 0;
+	ssize_t zc;
 
 	if (!ch->up || c->broken)
 		return -ENOTCONN;
+	zc = yasmin_zc_send(c, msg, len, space);
+	if (zc != -EAGAIN) {
+		if (zc > 0)
+			yasmin_stat_add(YASMIN_STAT_BYTES_SENT, zc);
+		return zc;
+	}
 	n = min_t(size_t, len, space);
 	if (!n)
 		return 0;
@@ -274,6 +283,7 @@ ssize_t yasmin_chan_enqueue(struct yasmin_conn *c, struct msghdr *msg,
 	}
 	if (!copied)
 		return -EFAULT;
+	yasmin_zc_sent(c, msg);
 	yasmin_stat_add(YASMIN_STAT_BYTES_SENT, copied);
 	return copied;
 }
@@ -284,7 +294,9 @@ ssize_t yasmin_chan_dequeue(struct yasmin_conn *c, struct msghdr *msg,
 	struct yasmin_chan *ch = &c->chan;
 	s64 avail = yasmin_chan_has_data(c);
 	size_t n, copied = 0;
-	u32 used;
+	bool passed = false;
+	u32 used, next;
+	ssize_t got;
 
 	if (!ch->up || c->broken)
 		return 0;
@@ -297,16 +309,19 @@ ssize_t yasmin_chan_dequeue(struct yasmin_conn *c, struct msghdr *msg,
 	 */
 	virt_rmb();
 	if (flags & MSG_PEEK) {
-		copied = yasmin_ring_walk(&ch->rx, ch->rx_cons_val, n,
-					  yasmin_copy_to_msg, &msg->msg_iter);
-		return copied ? copied : -EFAULT;
+		next = ch->rx_zc_next;
+		got = yasmin_zc_copy_out(c, ch->rx_cons_val, n, &msg->msg_iter,
+					 &next, &passed);
+		return got ? got : -EFAULT;
 	}
 	while (copied < n) {
 		size_t want = min_t(size_t, n - copied, YASMIN_PUBLISH_CHUNK);
-		size_t got = yasmin_ring_walk(&ch->rx, ch->rx_cons_val, want,
-					      yasmin_copy_to_msg,
-					      &msg->msg_iter);
 
+		got = yasmin_zc_copy_out(c, ch->rx_cons_val, want,
+					 &msg->msg_iter, &ch->rx_zc_next,
+					 &passed);
+		if (got < 0)
+			return copied ? copied : got;
 		if (!got)
 			break;
 		/*
@@ -327,7 +342,8 @@ ssize_t yasmin_chan_dequeue(struct yasmin_conn *c, struct msghdr *msg,
 		 */
 		virt_mb();
 		used = avail - copied;
-		if (used <= (ch->rx_window ?: ch->rx.size) / 2)
+		/* A zero-copy sender waits for its completions. */
+		if (used <= (ch->rx_window ?: ch->rx.size) / 2 || passed)
 			yasmin_chan_kick_writer(ch);
 		if (got != want)
 			break;
@@ -350,6 +366,8 @@ ssize_t yasmin_chan_enqueue_msg(struct yasmin_conn *c, struct msghdr *msg,
 {
 	struct yasmin_chan *ch = &c->chan;
 	struct yasmin_msg_rec *rec;
+	ssize_t zc;
+	s64 space;
 	u32 end;
 
 	ch->tx_need = 0;
@@ -358,22 +376,33 @@ ssize_t yasmin_chan_enqueue_msg(struct yasmin_conn *c, struct msghdr *msg,
 	if (len > yasmin_chan_tx_limit(ch))
 		return -EMSGSIZE;
 	ch->tx_need = len;
-	if (!yasmin_chan_has_space(c))
+	space = yasmin_chan_has_space(c);
+	if (!space)
 		return 0;
 	ch->tx_need = 0;
 	/* The peer's window may have shrunk since has_space() said yes. */
 	if (len > yasmin_chan_tx_limit(ch))
 		return -EMSGSIZE;
-	/* As in yasmin_chan_enqueue(): cons, then the bytes it freed. */
-	virt_mb();
-	if (yasmin_ring_walk(&ch->tx, ch->tx_prod_val, len,
-			     yasmin_copy_from_msg, &msg->msg_iter) != len)
-		return -EFAULT;
-	end = ch->tx_prod_val + len;
-	/* The bytes before prod, as in yasmin_chan_enqueue(). */
-	virt_wmb();
-	WRITE_ONCE(ch->tx_prod_val, end);
-	WRITE_ONCE(ch->tx_prod->prod, end);
+	zc = yasmin_zc_send(c, msg, len, space);
+	if (zc >= 0 && zc != len)
+		return zc;	/* 0: waits for room */
+	if (zc == -EAGAIN) {
+		/* As in yasmin_chan_enqueue(): cons, then the bytes it freed. */
+		virt_mb();
+		if (yasmin_ring_walk(&ch->tx, ch->tx_prod_val, len,
+				     yasmin_copy_from_msg,
+				     &msg->msg_iter) != len)
+			return -EFAULT;
+		end = ch->tx_prod_val + len;
+		/* The bytes before prod, as in yasmin_chan_enqueue(). */
+		virt_wmb();
+		WRITE_ONCE(ch->tx_prod_val, end);
+		WRITE_ONCE(ch->tx_prod->prod, end);
+		yasmin_zc_sent(c, msg);
+	} else if (zc < 0) {
+		return zc;
+	}
+	end = ch->tx_prod_val;
 	rec = &ch->tx_rec[ch->tx_msg_prod_val & (YASMIN_MSG_RECS - 1)];
 	WRITE_ONCE(rec->end, end);
 	WRITE_ONCE(rec->flags, msg->msg_flags & MSG_EOR ? YASMIN_REC_EOR : 0);
@@ -403,8 +432,9 @@ ssize_t yasmin_chan_dequeue_msg(struct yasmin_conn *c, struct msghdr *msg,
 {
 	struct yasmin_chan *ch = &c->chan;
 	struct yasmin_msg_rec *rec;
-	u32 end, rflags, prod, mlen, n;
-	ssize_t ret;
+	u32 end, rflags, prod, mlen, n, next;
+	bool passed = false;
+	ssize_t ret, got;
 	long used;
 
 	if (!yasmin_chan_msgs(c))
@@ -427,13 +457,22 @@ ssize_t yasmin_chan_dequeue_msg(struct yasmin_conn *c, struct msghdr *msg,
 	yasmin_index_seen(&ch->rx_prod_max, prod);
 	n = min_t(size_t, mlen, msg_data_left(msg));
 	ret = mlen;
-	if (n && yasmin_ring_walk(&ch->rx, ch->rx_cons_val, n,
-				  yasmin_copy_to_msg, &msg->msg_iter) != n)
-		ret = -EFAULT;
+	next = ch->rx_zc_next;
+	if (n) {
+		got = yasmin_zc_copy_out(c, ch->rx_cons_val, n, &msg->msg_iter,
+					 &next, &passed);
+		if (got < 0)
+			return got;
+		if (got != n)
+			ret = -EFAULT;
+	}
 	if (rflags & YASMIN_REC_EOR)
 		msg->msg_flags |= MSG_EOR;
 	if (flags & MSG_PEEK)
 		return ret;
+	/* What the reader did not take is dropped, segments and all. */
+	ch->rx_zc_next = next;
+	yasmin_zc_skip(c, end);
 	/*
 	 * Finish reading the record and the bytes before handing their room
 	 * back; pairs with the virt_mb() in yasmin_chan_enqueue_msg() after

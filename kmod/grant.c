@@ -137,6 +137,58 @@ fail_nomem:
 }
 
 /*
+ * yasmin_grant_area_init_pages() - grant @nr pages (a MSG_ZEROCOPY
+ * sender's pinned pages) to @peer, read-only, under the same caps as
+ * yasmin_grant_area_init(). The area takes a reference of its own to each
+ * page, dropped once that grant is ended (see linger.c for those the peer
+ * keeps mapped); the caller's references stay the caller's. -ENOBUFS past
+ * a cap, -ENOSPC when the table is full, -ENOMEM.
+ */
+int yasmin_grant_area_init_pages(struct yasmin_grant_area *a,
+				 struct page **pages, unsigned int nr,
+				 domid_t peer, u32 tag, atomic_t *charge)
+{
+	unsigned int i;
+	int ref;
+
+	a->peer = peer;
+	a->nr = 0;
+	a->charge = charge;
+	if (!yasmin_grants_reserve(nr))
+		return -ENOBUFS;
+	if (!yasmin_grants_reserve_peer(charge, nr)) {
+		yasmin_stat_add(YASMIN_STAT_GRANTS, -(s64)nr);
+		return -ENOBUFS;
+	}
+	a->pages = kvcalloc(nr, sizeof(*a->pages), GFP_KERNEL);
+	a->va = kvcalloc(nr, sizeof(*a->va), GFP_KERNEL);
+	a->refs = kvcalloc(nr, sizeof(*a->refs), GFP_KERNEL);
+	if (!a->pages || !a->va || !a->refs) {
+		yasmin_grants_unreserve(a, nr);
+		yasmin_grant_area_free_arrays(a);
+		return -ENOMEM;
+	}
+	for (i = 0; i < nr; i++) {
+		ref = gnttab_grant_foreign_access(peer, xen_page_to_gfn(pages[i]),
+						  1);
+		if (ref < 0) {
+			/*
+			 * A peer may map a ref it guessed before we publish
+			 * it: what is granted goes the usual way.
+			 */
+			yasmin_grants_unreserve(a, nr - a->nr);
+			yasmin_grant_area_uninit(a, tag);
+			return -ENOSPC;
+		}
+		get_page(pages[i]);
+		a->pages[i] = pages[i];
+		a->refs[i] = ref;
+		a->nr = i + 1;
+	}
+	return 0;
+}
+
+/*
  * yasmin_grant_area_try_end() - revoke every grant the peer no longer
  * maps and free its page; keep the others, packed at the front of @a.
  * Returns how many are still mapped by the peer.
@@ -147,7 +199,8 @@ unsigned int yasmin_grant_area_try_end(struct yasmin_grant_area *a)
 
 	for (i = 0; i < a->nr; i++) {
 		if (gnttab_try_end_foreign_access(a->refs[i])) {
-			__free_page(a->pages[i]);
+			/* ours, or a user page a MSG_ZEROCOPY send pinned */
+			put_page(a->pages[i]);
 			yasmin_grants_unreserve(a, 1);
 			continue;
 		}

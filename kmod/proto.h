@@ -62,6 +62,17 @@
  *   into the direction's record ring in the interface page. A producer
  *   starts a message only when all of it fits, so a consumer never waits
  *   for the rest of one; it reads whole messages, record by record.
+ *
+ *   MSG_ZEROCOPY: a sender may leave a range of the ring unwritten and
+ *   describe it instead by segments in its direction's segment ring in
+ *   the interface page: each names a page of the sender's (a grant ref,
+ *   read-only), an offset in it and a length, and the stream position
+ *   where its bytes belong. Segments are published (zc_prod) before the
+ *   prod that covers them, in stream order, never overlapping. The
+ *   receiver copies a segment's bytes with a grant copy straight into its
+ *   reader's buffer, and ignores what the ring holds there. The sender
+ *   revokes the grants once cons has passed a segment's end, so the
+ *   receiver must have copied a segment before it moves cons past it.
  */
 #ifndef YASMIN_PROTO_H
 #define YASMIN_PROTO_H
@@ -79,8 +90,9 @@ typedef uint64_t u64;
 /*
  * 2: ACCEPT carries the ring order the acceptor took.
  * 3: receive window; SOCK_SEQPACKET (message records, CONNECT flag).
+ * 4: MSG_ZEROCOPY segments.
  */
-#define YASMIN_PROTO_VERSION	3
+#define YASMIN_PROTO_VERSION	4
 
 #define YASMIN_XS_BASE		"/local/domain/0/data/yasmin"
 
@@ -109,12 +121,15 @@ typedef uint64_t u64;
  * want_space:  the producer sleeps until cons moves (see above).
  * msg_prod:    SOCK_SEQPACKET only: message records ever published;
  *              msg_prod - msg_cons <= YASMIN_MSG_RECS, always.
+ * zc_prod:     zero-copy segments ever published; no more than
+ *              YASMIN_ZC_SEGS of them lie at or past cons.
  */
 struct yasmin_prod_line {
 	u32 prod;
 	u32 want_space;
 	u32 msg_prod;	/* SEQPACKET: records ever published */
-	u8 pad[YASMIN_CACHELINE - 3 * sizeof(u32)];
+	u32 zc_prod;	/* MSG_ZEROCOPY: segments ever published */
+	u8 pad[YASMIN_CACHELINE - 4 * sizeof(u32)];
 };
 
 /*
@@ -142,6 +157,23 @@ struct yasmin_msg_rec {
 
 #define YASMIN_REC_EOR		1u
 #define YASMIN_MSG_RECS		128u	/* per direction, power of two */
+
+/*
+ * MSG_ZEROCOPY: bytes [pos, pos + len) of the stream are bytes
+ * [offset, offset + len) of the page the sender granted as gref (read-only).
+ * 0 < len, offset + len <= YASMIN_PAGE_SIZE. Slot i of a direction's
+ * segment ring holds segment number i modulo YASMIN_ZC_SEGS; the sender
+ * writes it before it publishes zc_prod, and reuses it only once cons has
+ * passed the segment's end.
+ */
+struct yasmin_zc_seg {
+	u32 pos;
+	u32 gref;
+	u16 offset;
+	u16 len;
+};
+
+#define YASMIN_ZC_SEGS		64u	/* per direction, power of two */
 struct yasmin_cons_line {
 	u32 cons;
 	u32 want_data;
@@ -170,6 +202,8 @@ struct yasmin_data_intf {
 	struct yasmin_cons_line a2c_cons;	/* connector writes */
 	struct yasmin_msg_rec c2a_rec[YASMIN_MSG_RECS];	/* connector writes */
 	struct yasmin_msg_rec a2c_rec[YASMIN_MSG_RECS];	/* acceptor writes */
+	struct yasmin_zc_seg c2a_zc[YASMIN_ZC_SEGS];	/* connector writes */
+	struct yasmin_zc_seg a2c_zc[YASMIN_ZC_SEGS];	/* acceptor writes */
 };
 
 #define YASMIN_DATA_MAGIC	0x6e6d7379u	/* "ysmn" */
@@ -259,8 +293,10 @@ YASMIN_ABI_ASSERT(sizeof(struct yasmin_ctrl_msg) == 32);
 YASMIN_ABI_ASSERT(sizeof(struct yasmin_prod_line) == YASMIN_CACHELINE);
 YASMIN_ABI_ASSERT(sizeof(struct yasmin_cons_line) == YASMIN_CACHELINE);
 YASMIN_ABI_ASSERT(sizeof(struct yasmin_msg_rec) == 8);
+YASMIN_ABI_ASSERT(sizeof(struct yasmin_zc_seg) == 12);
 YASMIN_ABI_ASSERT(sizeof(struct yasmin_data_intf) ==
-		  5 * YASMIN_CACHELINE + 2 * 8 * YASMIN_MSG_RECS);
+		  5 * YASMIN_CACHELINE + 2 * 8 * YASMIN_MSG_RECS +
+		  2 * 12 * YASMIN_ZC_SEGS);
 YASMIN_ABI_ASSERT(sizeof(struct yasmin_data_intf) <= YASMIN_PAGE_SIZE);
 YASMIN_ABI_ASSERT(sizeof(struct yasmin_ctrl_page) <= YASMIN_PAGE_SIZE);
 YASMIN_ABI_ASSERT((2u << YASMIN_RING_ORDER_MAX) <= YASMIN_REFS_PER_PAGE);

@@ -30,6 +30,7 @@ static const char * const yasmin_stat_names[YASMIN_STAT_NR] = {
 	[YASMIN_STAT_MAPS_LEAKED] = "maps_leaked",
 	[YASMIN_STAT_EVENTS_SPURIOUS] = "events_spurious",
 	[YASMIN_STAT_REFUSED] = "refused",
+	[YASMIN_STAT_ZC_BYTES_SENT] = "zc_bytes_sent",
 };
 
 struct yasmin_stat_attr {

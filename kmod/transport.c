@@ -193,6 +193,7 @@ static int yasmin_notify_send_init(struct vsock_sock *vsk,
 				   struct vsock_transport_send_notify_data *d)
 {
 	yasmin_conn(vsk)->chan.tx_need = 0;
+	yasmin_zc_send_init(yasmin_conn(vsk));
 	return 0;
 }
 
@@ -246,6 +247,14 @@ static int yasmin_notify_set_rcvlowat(struct vsock_sock *vsk, int val)
 }
 #endif
 
+#ifdef YASMIN_HAVE_MSGZEROCOPY
+/* See zerocopy.c. */
+static bool yasmin_msgzerocopy_allow(void)
+{
+	return true;
+}
+#endif
+
 #ifdef YASMIN_HAVE_UNSENT_BYTES
 static ssize_t yasmin_unsent_bytes(struct vsock_sock *vsk)
 {
@@ -293,5 +302,8 @@ const struct vsock_transport yasmin_transport = {
 #endif
 #ifdef YASMIN_HAVE_UNSENT_BYTES
 	.unsent_bytes = yasmin_unsent_bytes,
+#endif
+#ifdef YASMIN_HAVE_MSGZEROCOPY
+	.msgzerocopy_allow = yasmin_msgzerocopy_allow,
 #endif
 };

@@ -71,6 +71,7 @@ enum yasmin_stat {
 	YASMIN_STAT_MAPS_LEAKED,	/* unmap failed: kept, never reused */
 	YASMIN_STAT_EVENTS_SPURIOUS,	/* events that answered no request */
 	YASMIN_STAT_REFUSED,		/* connections refused by a budget */
+	YASMIN_STAT_ZC_BYTES_SENT,	/* of BYTES_SENT: by MSG_ZEROCOPY */
 	YASMIN_STAT_NR,
 };
 
@@ -96,6 +97,9 @@ struct yasmin_grant_area {
 
 int yasmin_grant_area_init(struct yasmin_grant_area *a, unsigned int nr,
 			   domid_t peer, u32 tag, atomic_t *charge);
+int yasmin_grant_area_init_pages(struct yasmin_grant_area *a,
+				 struct page **pages, unsigned int nr,
+				 domid_t peer, u32 tag, atomic_t *charge);
 void yasmin_grant_area_uninit(struct yasmin_grant_area *a, u32 tag);
 unsigned int yasmin_grant_area_try_end(struct yasmin_grant_area *a);
 int yasmin_grant_area_trim(struct yasmin_grant_area *a, unsigned int first,
@@ -288,6 +292,23 @@ struct yasmin_chan {
 	u32 tx_need;
 	/* The receive window we give the peer; 0: the whole ring. */
 	u32 rx_window;
+	/*
+	 * MSG_ZEROCOPY (zerocopy.c). The segment rings (ours, the peer's);
+	 * as a sender, our zc_prod, the segments still in flight, their
+	 * batches (oldest first), the segments the waiting message needs,
+	 * and this sendmsg()'s choice: 0 undecided, else zero-copy or copy
+	 * (then tx_zc_uarg reports it copied); as a receiver, the next
+	 * segment of the peer's we have not passed.
+	 */
+	struct yasmin_zc_seg *tx_zc;
+	struct yasmin_zc_seg *rx_zc;
+	u32 tx_zc_prod_val;
+	u32 tx_zc_inflight;
+	struct list_head tx_zc_batches;
+	u32 tx_need_segs;
+	u8 tx_zc_mode;
+	struct ubuf_info *tx_zc_uarg;
+	u32 rx_zc_next;
 	struct yasmin_evtchn ev;
 	/*
 	 * We asked the peer for an event (want_data, want_space) and none
@@ -331,6 +352,7 @@ struct yasmin_inbox {
 	bool flooded;			/* the peer sent more than can be */
 	u32 flood_id;
 	bool broken;			/* conn is broken: tear it down */
+	bool zc_reap;			/* MSG_ZEROCOPY sends may be done */
 	struct work_struct work;
 };
 
@@ -379,6 +401,21 @@ void yasmin_chan_rcvlowat(struct yasmin_conn *c, int target);
 bool yasmin_chan_want_data(struct yasmin_conn *c, size_t target);
 bool yasmin_chan_want_space(struct yasmin_conn *c);
 bool yasmin_chan_busy_poll(struct yasmin_conn *c, bool want_data);
+void yasmin_chan_kick_writer(struct yasmin_chan *ch);
+void yasmin_chan_kick_reader(struct yasmin_chan *ch);
+u32 yasmin_chan_tx_limit(struct yasmin_chan *ch);
+/* zerocopy.c */
+void yasmin_zc_init(struct yasmin_chan *ch);
+void yasmin_zc_uninit(struct yasmin_conn *c);
+ssize_t yasmin_zc_copy_out(struct yasmin_conn *c, u32 pos, u32 n,
+			   struct iov_iter *iter, u32 *next, bool *passed);
+void yasmin_zc_skip(struct yasmin_conn *c, u32 to);
+void yasmin_zc_send_init(struct yasmin_conn *c);
+ssize_t yasmin_zc_send(struct yasmin_conn *c, struct msghdr *msg, size_t len,
+		       s64 space);
+void yasmin_zc_sent(struct yasmin_conn *c, struct msghdr *msg);
+bool yasmin_zc_room(struct yasmin_conn *c);
+void yasmin_zc_reap(struct yasmin_conn *c);
 
 /*
  * What all peers' connections cost us as acceptor: pages mapped (bounded
@@ -395,6 +432,7 @@ int yasmin_conn_connect(struct vsock_sock *vsk);
 int yasmin_conn_shutdown(struct vsock_sock *vsk, int mode);
 int yasmin_conn_cancel(struct vsock_sock *vsk);
 void yasmin_conn_broken(struct yasmin_conn *c, const char *why);
+void yasmin_conn_zc_kick(struct yasmin_conn *c);
 bool yasmin_conn_write_closed(struct yasmin_conn *c);
 void yasmin_conn_rx(struct yasmin_peer *peer,
 		    const struct yasmin_ctrl_msg *msg);

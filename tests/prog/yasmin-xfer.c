@@ -3,7 +3,7 @@
  * yasmin-xfer: move bytes over a stream socket and verify every one.
  *
  *   yasmin-xfer -s [-p PORT] [-f vsock|inet] [-1] [-B RING] [-q]
- *   yasmin-xfer -c CID|IP [-p PORT] -n SIZE [-r] [-d] [-P CONNS] [-q]
+ *   yasmin-xfer -c CID|IP [-p PORT] -n SIZE [-r] [-d] [-P CONNS] [-q] [-z]
  *               [-B RING] [-f vsock|inet] [-t SECONDS] [-w WRITE]
  *               [-T CONNECT_SECONDS] [-R BYTES_PER_SECOND]
  *
@@ -42,8 +42,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <linux/errqueue.h>
 #include <time.h>
 #include <unistd.h>
 #include <linux/vm_sockets.h>
@@ -83,6 +85,7 @@ static double stall_s = 120;		/* -S: see set_stall_timeout() */
 static size_t write_size = CHUNK;		/* -w: bytes per send() */
 static uint64_t pace_bps;		/* -R: send at most this many bytes/s */
 static int seqpacket;			/* -q */
+static int zerocopy;			/* -z */
 
 static double now(void)
 {
@@ -126,9 +129,164 @@ static size_t msg_len(const struct stream *s, uint64_t i)
 	return n < s->len - s->done ? n : s->len - s->done;
 }
 
+#ifndef SO_ZEROCOPY
+#define SO_ZEROCOPY	60
+#endif
+#ifndef MSG_ZEROCOPY
+#define MSG_ZEROCOPY	0x4000000
+#endif
+#ifndef SOL_VSOCK
+#define SOL_VSOCK	287
+#endif
+
+/*
+ * -z: MSG_ZEROCOPY. ZC_BUFS buffers take turns; a buffer is in flight from
+ * its send until the completion of every send that used it arrives on the
+ * error queue, and is then overwritten at once with a poison byte, before
+ * it is refilled: a completion that came before the peer had read the
+ * bytes shows as bad data at the receiver.
+ */
+#define ZC_BUFS		8
+#define ZC_POISON	0xa5
+
+struct zc_state {
+	unsigned char *buf[ZC_BUFS];
+	uint32_t last_id[ZC_BUFS];	/* id of its last send */
+	int busy[ZC_BUFS];
+	uint32_t next_id;		/* the kernel numbers sends from 0 */
+	uint32_t completed;		/* ids completed, in order */
+	uint64_t zerocopied, copied;	/* sends, by how they completed */
+};
+
+/* Take what the error queue holds; with @wait_ms, wait that long first. */
+static int zc_reap(struct stream *s, struct zc_state *z, int wait_ms)
+{
+	struct pollfd p = { .fd = s->fd, .events = 0 };
+	char control[128];
+
+	if (wait_ms && poll(&p, 1, wait_ms) < 0 && errno != EINTR)
+		return -errno;
+	for (;;) {
+		struct msghdr m = { .msg_control = control,
+				    .msg_controllen = sizeof(control) };
+		struct sock_extended_err *e;
+		struct cmsghdr *cm;
+		uint32_t lo, hi, n;
+
+		if (recvmsg(s->fd, &m, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+			return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+		cm = CMSG_FIRSTHDR(&m);
+		if (!cm || cm->cmsg_level != SOL_VSOCK)
+			return -EPROTO;
+		e = (struct sock_extended_err *)CMSG_DATA(cm);
+		if (e->ee_origin != SO_EE_ORIGIN_ZEROCOPY || e->ee_errno)
+			return -EPROTO;
+		lo = e->ee_info;
+		hi = e->ee_data;
+		/* Completions come in order here: one range after another. */
+		if (lo != z->completed || hi - lo >= z->next_id - lo)
+			return -EPROTO;
+		n = hi - lo + 1;
+		if (e->ee_code & SO_EE_CODE_ZEROCOPY_COPIED)
+			z->copied += n;
+		else
+			z->zerocopied += n;
+		z->completed = hi + 1;
+		for (int i = 0; i < ZC_BUFS; i++)
+			if (z->busy[i] && z->last_id[i] - z->completed >= 0x80000000u) {
+				memset(z->buf[i], ZC_POISON, write_size);
+				z->busy[i] = 0;
+			}
+	}
+}
+
+static void *send_stream_zc(struct stream *s)
+{
+	struct zc_state z = { 0 };
+	int one = 1, b = 0, err;
+	double deadline;
+
+	s->last_io = now();
+	if (setsockopt(s->fd, SOL_SOCKET, SO_ZEROCOPY, &one, sizeof(one))) {
+		s->err = errno;
+		s->failed_at = now();
+		return NULL;
+	}
+	for (int i = 0; i < ZC_BUFS; i++) {
+		z.buf[i] = malloc(write_size);
+		if (!z.buf[i]) {
+			s->err = ENOMEM;
+			return NULL;
+		}
+	}
+	while (s->done < s->len) {
+		size_t n = s->len - s->done < write_size ? s->len - s->done :
+			   write_size;
+		ssize_t w;
+
+		if (s->max_msg)
+			n = msg_len(s, s->msgs);
+		err = zc_reap(s, &z, 0);
+		while (!err && z.busy[b])
+			err = zc_reap(s, &z, 100);
+		if (err) {
+			s->err = -err;
+			s->failed_at = now();
+			break;
+		}
+		pattern_fill(s->seed, s->done, z.buf[b], n);
+		w = send(s->fd, z.buf[b], n, MSG_NOSIGNAL | MSG_ZEROCOPY);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			s->err = errno;
+			s->failed_at = now();
+			break;
+		}
+		if (s->max_msg && (size_t)w != n) {
+			s->err = EMSGSIZE;
+			s->failed_at = now();
+			break;
+		}
+		z.busy[b] = 1;
+		z.last_id[b] = z.next_id++;
+		b = (b + 1) % ZC_BUFS;
+		s->done += w;
+		s->msgs++;
+		s->last_io = now();
+	}
+	/* Every send completes, even when the peer is gone. */
+	deadline = now() + 10;
+	while (z.completed != z.next_id && now() < deadline)
+		if (zc_reap(s, &z, 100) < 0)
+			break;
+	printf("zerocopy sends=%u completed=%u zerocopied=%" PRIu64
+	       " copied=%" PRIu64 "%s\n", z.next_id, z.completed,
+	       z.zerocopied, z.copied,
+	       z.completed != z.next_id ? " (completions missing)" : "");
+	fflush(stdout);
+	if (z.completed != z.next_id && !s->err) {
+		s->err = ETIME;
+		s->failed_at = now();
+	}
+	for (int i = 0; i < ZC_BUFS; i++)
+		free(z.buf[i]);
+	return NULL;
+}
+
+static void *send_stream_copy(struct stream *s);
+
 static void *send_stream(void *arg)
 {
 	struct stream *s = arg;
+
+	if (zerocopy)
+		return send_stream_zc(s);
+	return send_stream_copy(s);
+}
+
+static void *send_stream_copy(struct stream *s)
+{
 	unsigned char *buf = malloc(CHUNK);
 
 	double start = now();
@@ -693,11 +851,13 @@ static void usage(const char *why)
 		fprintf(stderr, "yasmin-xfer: %s\n", why);
 	fprintf(stderr,
 		"usage: yasmin-xfer -s [-p PORT] [-f vsock|inet] [-1] [-B RING] [-q]\n"
-		"       yasmin-xfer -c CID|IP [-p PORT] -n SIZE [-r] [-d] [-P CONNS] [-q]\n"
+		"       yasmin-xfer -c CID|IP [-p PORT] -n SIZE [-r] [-d] [-P CONNS] [-q] [-z]\n"
 		"                   [-B RING] [-f vsock|inet] [-t SECONDS]\n"
 		"                   [-T CONNECT_SECONDS] [-S STALL_SECONDS] [-w WRITE]\n"
 		"                   [-R BYTES_PER_SECOND]\n"
 		"-q: SOCK_SEQPACKET, messages of 1..WRITE bytes (at most the peer's RING).\n"
+		"-z: the client sends with MSG_ZEROCOPY and prints how its sends completed;\n"
+		"    each buffer is overwritten as soon as its completion arrives.\n"
 		"SIZE, RING, WRITE and -R take K, M or G. Exit: 0 verified, 1 bad data,\n"
 		"2 usage, 3 socket/option/connect error, 4 reset or early EOF.\n");
 	exit(EXIT_USAGE);
@@ -720,11 +880,12 @@ int main(int argc, char **argv)
 	double t0, secs;
 	long v;
 
-	while ((opt = getopt_long(argc, argv, "sc:p:n:rdP:B:f:t:T:S:w:R:q1h",
+	while ((opt = getopt_long(argc, argv, "sc:p:n:rdP:B:f:t:T:S:w:R:qz1h",
 				  longopts, NULL)) != -1) {
 		switch (opt) {
 		case 's': srv = 1; break;
 		case 'q': seqpacket = 1; break;
+		case 'z': zerocopy = 1; break;
 		case 'c': host = optarg; break;
 		case 'p':
 			/* vsock ports are 32 bits; inet's are checked below */

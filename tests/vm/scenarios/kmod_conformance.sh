@@ -27,9 +27,7 @@ SKIPS='6.1|SOCK_STREAM test invalid buffer|core|6.1 vsock_connectible_recvmsg() 
 6.1|SOCK_STREAM MSG_ZEROCOPY|core|the 6.1 vsock core has no SO_ZEROCOPY (6.7 added it)
 6.1|SOCK_SEQPACKET MSG_ZEROCOPY|core|the 6.1 vsock core has no SO_ZEROCOPY (6.7 added it)
 6.1|SOCK_STREAM ioctl(SIOCOUTQ) 0 unsent bytes|self|the 6.1 vsock core has no SIOCOUTQ (6.11 added it): the test skips itself
-6.1|SOCK_SEQPACKET ioctl(SIOCOUTQ) 0 unsent bytes|self|the 6.1 vsock core has no SIOCOUTQ (6.11 added it): the test skips itself
-6.12|SOCK_STREAM MSG_ZEROCOPY|todo|yasmin has no MSG_ZEROCOPY yet (issue 13)
-6.12|SOCK_SEQPACKET MSG_ZEROCOPY|todo|yasmin has no MSG_ZEROCOPY yet (issue 13)'
+6.1|SOCK_SEQPACKET ioctl(SIOCOUTQ) 0 unsent bytes|self|the 6.1 vsock core has no SIOCOUTQ (6.11 added it): the test skips itself'
 
 kline() { guest "$1" 'uname -r' | cut -d. -f1,2; }
 # A skip holds when either end's core imposes it.

@@ -388,4 +388,71 @@ static inline int hseq_broken(const struct hseq *o, u32 vcons, u32 vmsg_cons,
 	return 0;
 }
 
+/* ---- corrupt-indices, MSG_ZEROCOPY segments ---- */
+
+/*
+ * What we write as a zero-copy sender on a fresh stream channel (the
+ * victim has passed no segment yet): the ring's prod, our zc_prod, and
+ * segment 0. The ref we name was never granted to the victim; only a
+ * segment that passes every other rule gets as far as using it.
+ */
+struct hzc {
+	u32 prod, zc_prod;
+	u32 pos, gref;
+	u16 offset, len;
+};
+
+enum {
+	HZ_LEN_ZERO, HZ_PAST_PAGE, HZ_BEHIND_CONS, HZ_ZC_PROD_FAR,
+	HZ_ZC_PROD_2_31, HZ_UNGRANTED, HZ_NR
+};
+
+static const char *const hzc_names[HZ_NR] = {
+	[HZ_LEN_ZERO] = "segment-of-zero-bytes",
+	[HZ_PAST_PAGE] = "segment-past-its-page",
+	[HZ_BEHIND_CONS] = "segment-behind-cons",
+	[HZ_ZC_PROD_FAR] = "zc-prod-one-past-the-segments",
+	[HZ_ZC_PROD_2_31] = "zc-prod-2^31-ahead",
+	[HZ_UNGRANTED] = "segment-in-a-page-never-granted",
+};
+
+#define HZC_UNGRANTED_REF	0x7ffffff0u
+
+/* Pattern @i given the victim's cons @vcons on the ring we produce. */
+static inline void hzc_corrupt(unsigned int i, u32 vcons, struct hzc *o)
+{
+	o->prod = vcons + 16;
+	o->zc_prod = 1;
+	o->pos = vcons;
+	o->gref = HZC_UNGRANTED_REF;
+	o->offset = 0;
+	o->len = 16;
+	switch (i) {
+	case HZ_LEN_ZERO: o->len = 0; break;
+	case HZ_PAST_PAGE: o->offset = YASMIN_PAGE_SIZE - 8; break;
+	case HZ_BEHIND_CONS: o->pos = vcons - 64; break;
+	case HZ_ZC_PROD_FAR: o->zc_prod = YASMIN_ZC_SEGS + 1; break;
+	case HZ_ZC_PROD_2_31: o->zc_prod = 0x80000000u; break;
+	case HZ_UNGRANTED: break;
+	}
+}
+
+/*
+ * The victim's rules (kmod/zerocopy.c, yasmin_zc_copy_out()), for the unit
+ * test: non-zero when @o breaks one before any copy is tried, for a victim
+ * that has passed no segment and reads from @vcons, with a ring of @size.
+ */
+static inline int hzc_broken(const struct hzc *o, u32 vcons, u32 size)
+{
+	if (o->zc_prod > YASMIN_ZC_SEGS)
+		return 1;
+	if (!o->zc_prod)
+		return 0;
+	if (!o->len || o->offset + o->len > YASMIN_PAGE_SIZE)
+		return 2;
+	if (vcons - o->pos >= o->len && o->pos - vcons >= size)
+		return 3;
+	return 0;
+}
+
 #endif /* YASMIN_HOSTILE_H */

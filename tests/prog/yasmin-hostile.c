@@ -20,6 +20,9 @@
  *                    -r seq-acceptor: accept the victim's SOCK_SEQPACKET
  *                    connects and break their message records, msg_prod
  *                    and msg_cons, one pattern per connection.
+ *                    -r zc-acceptor: accept the victim's stream connects
+ *                    and send it MSG_ZEROCOPY segments that break a rule
+ *                    or name a page never granted, one per connection.
  *   bogus-connect    every malformed CONNECT and message of hostile.h's
  *                    table to the listener -p PORT, each answered or not
  *                    as an honest victim must.
@@ -640,6 +643,27 @@ static void write_records(struct chan *ch, unsigned int pat, bool connector)
 	H_STORE(in->c2a_cons.msg_cons, o.msg_cons);
 }
 
+/* A stream channel we accepted: segments, as a lying zero-copy sender. */
+static void write_segments(struct chan *ch, unsigned int pat, bool connector)
+{
+	struct yasmin_data_intf *in = ch->intf;
+	struct hzc o;
+
+	(void)connector;	/* acceptor only */
+	hzc_corrupt(pat, H_LOAD(in->a2c_cons.cons), &o);
+	/* segment 0, then zc_prod, then prod, as a producer */
+	H_STORE(in->a2c_zc[0].pos, o.pos);
+	H_STORE(in->a2c_zc[0].gref, o.gref);
+	H_STORE(in->a2c_zc[0].offset, o.offset);
+	H_STORE(in->a2c_zc[0].len, o.len);
+	H_MB();
+	H_STORE(in->a2c_prod.zc_prod, o.zc_prod);
+	H_MB();
+	H_STORE(in->a2c_prod.prod, o.prod);
+	/* we read everything it sends */
+	H_STORE(in->c2a_cons.cons, H_LOAD(in->c2a_prod.prod));
+}
+
 /*
  * Rewrite pattern @pat with @write and kick the victim until it resets
  * the connection or @timeout passes.
@@ -665,7 +689,8 @@ static void corrupt_chan(struct chan *ch, unsigned int pat, bool connector,
 static void mode_corrupt_acceptor(void)
 {
 	bool seq = !strcmp(variant, "seq-acceptor");
-	unsigned int i, npat = seq ? HS_NR : HC_NR;
+	bool zc = !strcmp(variant, "zc-acceptor");
+	unsigned int i, npat = seq ? HS_NR : zc ? HZ_NR : HC_NR;
 	double end = now() + secs;
 	unsigned long conns = 0;
 
@@ -686,12 +711,14 @@ static void mode_corrupt_acceptor(void)
 			ch->pattern = conns % npat;
 			printf("hostile: conn %lu (id %u): %s\n", conns,
 			       ch->conn_id, seq ? hseq_names[ch->pattern] :
+			       zc ? hzc_names[ch->pattern] :
 			       hcorrupt_names[ch->pattern]);
 			if (seq && !(ch->flags & YASMIN_CONNECT_SEQPACKET))
 				printf("hostile: conn %lu: not a SOCK_SEQPACKET connect\n",
 				       conns);
 			corrupt_chan(ch, ch->pattern, false, true, 3,
-				     seq ? write_records : write_indices);
+				     seq ? write_records :
+				     zc ? write_segments : write_indices);
 			printf("hostile: conn %lu: %s\n", conns,
 			       ch->state == CH_GONE ? "reset by the victim" :
 			       "still open after 3 s; we reset it");
@@ -701,7 +728,7 @@ static void mode_corrupt_acceptor(void)
 		drain_events(20);
 	}
 	printf("hostile: corrupt-indices variant=%s conns=%lu reset_by_victim=%lu secs=%.1f\n",
-	       seq ? "seq-acceptor" : "acceptor", conns, n_violations_reset,
+	       *variant ? variant : "acceptor", conns, n_violations_reset,
 	       secs - (end - now()));
 }
 
@@ -1233,7 +1260,7 @@ static void usage(const char *why)
 		"usage: yasmin-hostile -c VICTIM_CID [-t SECS] [-n COUNT] [-p PORT]\n"
 		"           [-U UNBOUND_PORT] [-o ORDER] [-w WINDOW] [-r VARIANT]\n"
 		"           [-H HOLD_SECS] [-3 THIRD_DOMID] [-R] [-s SEED] MODE\n"
-		"MODE: corrupt-indices (-r acceptor|seq-acceptor|accept-lie|connector|ctrl)\n"
+		"MODE: corrupt-indices (-r acceptor|seq-acceptor|zc-acceptor|accept-lie|connector|ctrl)\n"
 		"      bogus-connect\n"
 		"      connect-flood request-churn ctrl-fill\n"
 		"      evtchn-storm (-r ctrl|data|both) pin xs-garbage\n"
@@ -1337,10 +1364,11 @@ int main(int argc, char **argv)
 		} else if (!strcmp(variant, "accept-lie")) {
 			mode_accept_lie();
 		} else if (!*variant || !strcmp(variant, "acceptor") ||
-			   !strcmp(variant, "seq-acceptor")) {
+			   !strcmp(variant, "seq-acceptor") ||
+			   !strcmp(variant, "zc-acceptor")) {
 			mode_corrupt_acceptor();
 		} else {
-			usage("-r must be acceptor, seq-acceptor, accept-lie, connector or ctrl");
+			usage("-r must be acceptor, seq-acceptor, zc-acceptor, accept-lie, connector or ctrl");
 		}
 	} else if (!strcmp(mode, "bogus-connect")) {
 		if (!port)

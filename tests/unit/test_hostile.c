@@ -142,6 +142,32 @@ UTEST(seqpacket_patterns_break_a_record_rule_and_only_that)
 		UT_ASSERT(hseq_names[i]);
 }
 
+UTEST(zerocopy_patterns_break_a_segment_rule_or_name_an_ungranted_page)
+{
+	static const u32 starts[] = { 0, 1, 63, 64, 4096, 0x7fffffff, 0xffffffc0, 0xffffffff };
+	unsigned int i, a;
+	struct hzc o;
+
+	for (a = 0; a < 8; a++) {
+		u32 vcons = starts[a];
+
+		for (i = 0; i < HZ_NR; i++) {
+			hzc_corrupt(i, vcons, &o);
+			/* the byte ring stays valid on its own */
+			UT_ASSERT(yasmin_ring_span(o.prod, vcons, 4096) >= 0);
+			if (i == HZ_UNGRANTED) {
+				/* a valid segment: only Xen's copy can fail */
+				UT_ASSERT_EQ(hzc_broken(&o, vcons, 4096), 0);
+				UT_ASSERT_EQ(o.gref, HZC_UNGRANTED_REF);
+			} else if (!hzc_broken(&o, vcons, 4096)) {
+				UT_FAIL("%s breaks nothing", hzc_names[i]);
+			}
+		}
+	}
+	for (i = 0; i < HZ_NR; i++)
+		UT_ASSERT(hzc_names[i]);
+}
+
 UTEST(ctrl_ring_put_get_respect_the_slots)
 {
 	static struct yasmin_ctrl_page page;

@@ -204,8 +204,14 @@ UTEST(random_messages_agree_with_reference)
 UTEST(abi_layout)
 {
 	UT_ASSERT_EQ(sizeof(struct yasmin_ctrl_msg), 32);
-	UT_ASSERT_EQ(sizeof(struct yasmin_data_intf), 5 * 64 + 2 * 128 * 8);
+	UT_ASSERT_EQ(sizeof(struct yasmin_data_intf),
+		     5 * 64 + 2 * 128 * 8 + 2 * 64 * 12);
 	UT_ASSERT_EQ(__builtin_offsetof(struct yasmin_prod_line, msg_prod), 8);
+	UT_ASSERT_EQ(__builtin_offsetof(struct yasmin_prod_line, zc_prod), 12);
+	UT_ASSERT_EQ(sizeof(struct yasmin_zc_seg), 12);
+	UT_ASSERT_EQ(__builtin_offsetof(struct yasmin_zc_seg, offset), 8);
+	UT_ASSERT_EQ(__builtin_offsetof(struct yasmin_data_intf, c2a_zc), 2368);
+	UT_ASSERT_EQ(__builtin_offsetof(struct yasmin_data_intf, a2c_zc), 3136);
 	UT_ASSERT_EQ(__builtin_offsetof(struct yasmin_cons_line, window), 8);
 	UT_ASSERT_EQ(__builtin_offsetof(struct yasmin_cons_line, msg_cons), 12);
 	UT_ASSERT_EQ(__builtin_offsetof(struct yasmin_data_intf, c2a_rec), 320);

@@ -1,9 +1,9 @@
 # guests: 3
 # kmod_hostile_corrupt: guest2 (yasmin-hostile, no yasmin.ko) writes
 # impossible ring indices and garbage notify words into data channels with
-# guest1, on both sides of a connection, and impossible message records and
-# record indices into SOCK_SEQPACKET ones, then breaks the control ring's
-# indices. Guest1 must reset each broken connection (and end a broken
+# guest1, on both sides of a connection, impossible message records and
+# record indices into SOCK_SEQPACKET ones, and lying MSG_ZEROCOPY segments
+# into stream ones, then breaks the control ring's indices. Guest1 must reset each broken connection (and end a broken
 # control session) without an oops, keep serving guest3, and end with its
 # counters at the baseline.
 . /harness/scenarios/hostile.inc
@@ -54,6 +54,22 @@ if echo "$vseq" | grep -q 'stalled\|exit=1 '; then
 	fail "a SOCK_SEQPACKET victim connection stalled or took bad data"
 fi
 
+step "MSG_ZEROCOPY: guest1 connects to guest2 6 times; guest2 sends each a zero-copy segment that breaks a rule or names a page it never granted"
+hostile_run -t 90 -n 6 -r zc-acceptor corrupt-indices
+wait_log 2 /tmp/hostile.log 'joined control channel' 30
+guest 1 -t 150 "yasmin-xfer -c $G2_CID -p 7300 -n 4M -d -P 6 -T 20 -S 20 -t 90 > /tmp/victim-zc.log 2>&1; echo rc=\$? >> /tmp/victim-zc.log; cat /tmp/victim-zc.log" || true
+hostile_wait 120
+zcs=$(g2 'cat /tmp/hostile.log')
+vzc=$(g1 'cat /tmp/victim-zc.log')
+hostile_kill
+echo "$zcs" | grep 'conn '
+echo "$vzc" | tail -n 2
+assert_grep '^rc=4$' "$vzc"
+if echo "$vzc" | grep -q 'stalled\|exit=1 '; then
+	fail "a victim connection stalled or took bad data from a lying zero-copy sender"
+fi
+assert_grep 'zero-copy segment' "$(g1 'dmesg | tail -n 60')"
+
 step "connector side: guest2 connects to guest1's listener 7 times and breaks its own channel's indices"
 hostile_run -p $VICTIM_PORT -t 150 -n 7 -o 2 -r connector corrupt-indices
 hostile_wait 180
@@ -92,6 +108,11 @@ echo "connector side: $n of 7 reset by the victim"
 n=$(echo "$seq" | sed -n 's/.*variant=seq-acceptor conns=7 reset_by_victim=\([0-9]*\).*/\1/p')
 echo "SOCK_SEQPACKET: $n of 7 reset by the victim"
 [ "${n:-0}" = 7 ] || fail "SOCK_SEQPACKET: only ${n:-0} of 7 broken channels were reset by the victim"
+# MSG_ZEROCOPY: each segment breaks a rule the victim checks before it
+# copies, or names a page Xen will not copy from.
+n=$(echo "$zcs" | sed -n 's/.*variant=zc-acceptor conns=6 reset_by_victim=\([0-9]*\).*/\1/p')
+echo "MSG_ZEROCOPY: $n of 6 reset by the victim"
+[ "${n:-0}" = 6 ] || fail "MSG_ZEROCOPY: only ${n:-0} of 6 lying senders were reset by the victim"
 step "every broken control ring ended the session within 15 s"
 # A broken prod at once; a broken cons (a ring that never drains) within
 # the victim's stall timeout, 10 s in kmod/ctrl.c.

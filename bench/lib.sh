@@ -41,11 +41,14 @@ client() {
 	shift
 	case $_p in
 	yasmin) _a="vsock $G2_CID $VPORT" ;;
+	yasmin-zc) _a="vsock $G2_CID $VPORT" ;;
 	netfront) _a="inet $G2_IP $IPORT" ;;
 	unix) _a="unix $USOCK 0" ;;
 	esac
 	_m=$1
 	shift
+	# the same client, sending with MSG_ZEROCOPY
+	[ "$_p" = yasmin-zc ] && [ "$_m" = bw ] && _m=bwzc
 	guest 1 -t $((SECS * 4 + 60)) "yasmin-bench $_m $_a $*" 2>&1 || true
 }
 
@@ -97,6 +100,36 @@ bench_cpu() {
 	while read -r d pct; do
 		echo "cpu-$d,cpu_pct,1048576,0,$1,$2,$pct" >> "$RAW"
 		echo "  cpu $d streams=$1 rep=$2: $pct% of one CPU"
+	done
+}
+
+# cpu_now: every domain's CPU seconds so far (xl list), summed.
+cpu_now() {
+	xl list | awk 'NR > 1 { t += $NF } END { printf "%.1f\n", t }'
+}
+
+# bench_cpugb SIZE REP PATHS...: CPU-seconds per GB moved, all domains
+# together (Xen's accounting, xl list), while PATH moves SIZE-byte messages
+# for SECS * 2 seconds (memcpy: copies SIZE bytes in g1). Rows
+# PATH,cpu_s_per_GB; the run's own throughput is recorded as
+# PATH,cpu_run_MBps beside it.
+bench_cpugb() {
+	_s=$1 _r=$2
+	shift 2
+	for p in "$@"; do
+		_c0=$(cpu_now)
+		if [ "$p" = memcpy ]; then
+			_o=$(g1 "yasmin-bench memcpy $_s $((SECS * 2))" 2>&1 || true)
+		else
+			_o=$(client "$p" bw "$_s" $((SECS * 2)))
+		fi
+		_c1=$(cpu_now)
+		_b=$(echo "$_o" | sed -n 's/^bytes=\([0-9]*\)$/\1/p')
+		_v=$(awk -v c0="$_c0" -v c1="$_c1" -v b="${_b:-0}" \
+			'BEGIN { if (b > 0) printf "%.3f", (c1 - c0) / (b / 1e9) }')
+		record "$p" cpu_s_per_GB "$_s" 0 1 "$_r" "cpu_s_per_GB=${_v:-NA}"
+		record "$p" cpu_run_MBps "$_s" 0 1 "$_r" "$_o"
+		echo "$_o" | grep '^zerocopied=' | sed "s/^/  $p: /"
 	done
 }
 

@@ -6,6 +6,7 @@
  *   yasmin-bench serve FAMILY ADDR PORT
  *   yasmin-bench lat   FAMILY ADDR PORT SIZE SECONDS [RING]
  *   yasmin-bench bw    FAMILY ADDR PORT SIZE SECONDS [RING] [STREAMS]
+ *   yasmin-bench bwzc  FAMILY ADDR PORT SIZE SECONDS [RING] [STREAMS]
  *   yasmin-bench conn  FAMILY ADDR PORT SECONDS
  *   yasmin-bench memcpy SIZE SECONDS
  *
@@ -13,7 +14,11 @@
  * path, PORT ignored). RING sets SO_VM_SOCKETS_BUFFER_SIZE on vsock and
  * SO_SNDBUF/SO_RCVBUF elsewhere (0 = default). Each client run prints one
  * line "metric=value" with value in microseconds (lat: half a round trip),
- * MB/s (bw, memcpy; MB = 10^6 bytes) or connections per second (conn).
+ * MB/s (bw, memcpy; MB = 10^6 bytes) or connections per second (conn);
+ * bw, bwzc and memcpy print "bytes=N" (bytes moved) before it. bwzc is bw
+ * with MSG_ZEROCOPY sends (SO_ZEROCOPY; a few page-aligned buffers, each
+ * reused once its completion has come) and also prints how the sends
+ * completed: "zerocopied=N copied=N".
  *
  * Every request starts with a header naming the mode and message size, so
  * one server serves all modes. Streams are counted by bytes the server
@@ -21,6 +26,8 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/errqueue.h>
+#include <poll.h>
 #include <linux/vm_sockets.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -268,6 +275,55 @@ struct stream {
 	double elapsed;
 };
 
+#ifndef SO_ZEROCOPY
+#define SO_ZEROCOPY	60
+#endif
+#ifndef MSG_ZEROCOPY
+#define MSG_ZEROCOPY	0x4000000
+#endif
+#define ZC_BUFS		4
+
+static int zerocopy;			/* bwzc */
+static unsigned long long zc_done, zc_copied;
+static pthread_mutex_t zc_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/*
+ * Completions of MSG_ZEROCOPY sends up to id @upto (exclusive): wait for
+ * them (poll for POLLERR), counting how each completed.
+ */
+static void zc_wait(int s, uint32_t *completed, uint32_t upto)
+{
+	char control[128];
+
+	while ((int32_t)(upto - *completed) > 0) {
+		struct msghdr m = { .msg_control = control,
+				    .msg_controllen = sizeof(control) };
+		struct pollfd p = { .fd = s };
+		struct sock_extended_err *e;
+		struct cmsghdr *cm;
+
+		if (recvmsg(s, &m, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				die("recvmsg(MSG_ERRQUEUE)");
+			poll(&p, 1, 1000);
+			continue;
+		}
+		cm = CMSG_FIRSTHDR(&m);
+		if (!cm)
+			continue;
+		e = (struct sock_extended_err *)CMSG_DATA(cm);
+		if (e->ee_origin != SO_EE_ORIGIN_ZEROCOPY)
+			continue;
+		pthread_mutex_lock(&zc_lock);
+		if (e->ee_code & SO_EE_CODE_ZEROCOPY_COPIED)
+			zc_copied += e->ee_data - e->ee_info + 1;
+		else
+			zc_done += e->ee_data - e->ee_info + 1;
+		pthread_mutex_unlock(&zc_lock);
+		*completed = e->ee_data + 1;
+	}
+}
+
 static void *bw_stream(void *arg)
 {
 	struct stream *st = arg;
@@ -279,9 +335,35 @@ static void *bw_stream(void *arg)
 	memset(buf, 0x5a, st->size);
 	xfer(s, &h, sizeof(h), 1);
 	t0 = now();
-	do {
-		xfer(s, buf, st->size, 1);
-	} while (now() - t0 < st->secs);
+	if (zerocopy) {
+		char *zbuf[ZC_BUFS];
+		uint32_t sent = 0, completed = 0;
+		int one = 1;
+
+		if (setsockopt(s, SOL_SOCKET, SO_ZEROCOPY, &one, sizeof(one)))
+			die("SO_ZEROCOPY");
+		for (int i = 0; i < ZC_BUFS; i++) {
+			if (posix_memalign((void **)&zbuf[i], 4096, st->size))
+				die("posix_memalign");
+			memset(zbuf[i], 0x5a, st->size);
+		}
+		do {
+			/* a buffer is reused only once its send completed */
+			if (sent - completed == ZC_BUFS)
+				zc_wait(s, &completed, sent - ZC_BUFS + 1);
+			if (send(s, zbuf[sent % ZC_BUFS], st->size,
+				 MSG_NOSIGNAL | MSG_ZEROCOPY) != (ssize_t)st->size)
+				die("send(MSG_ZEROCOPY)");
+			sent++;
+		} while (now() - t0 < st->secs);
+		zc_wait(s, &completed, sent);
+		for (int i = 0; i < ZC_BUFS; i++)
+			free(zbuf[i]);
+	} else {
+		do {
+			xfer(s, buf, st->size, 1);
+		} while (now() - t0 < st->secs);
+	}
 	shutdown(s, SHUT_WR);
 	xfer(s, &st->acked, sizeof(st->acked), 0);
 	st->elapsed = now() - t0;
@@ -303,10 +385,16 @@ static void bw(unsigned int size, double secs, int streams)
 		if (pthread_create(&t[i], NULL, bw_stream, &st[i]))
 			die("pthread_create");
 	}
+	uint64_t bytes = 0;
+
 	for (int i = 0; i < streams; i++) {
 		pthread_join(t[i], NULL);
 		mbps += st[i].acked / st[i].elapsed / 1e6;
+		bytes += st[i].acked;
 	}
+	if (zerocopy)
+		printf("zerocopied=%llu copied=%llu\n", zc_done, zc_copied);
+	printf("bytes=%llu\n", (unsigned long long)bytes);
 	printf("bw_MBps=%.2f\n", mbps);
 }
 
@@ -345,6 +433,7 @@ static void mcpy(unsigned int size, double secs)
 		n++;
 		t = now();
 	} while (t - t0 < secs);
+	printf("bytes=%llu\n", (unsigned long long)size * n);
 	printf("bw_MBps=%.2f\n", (double)size * n / (t - t0) / 1e6);
 }
 
@@ -368,7 +457,9 @@ int main(int argc, char **argv)
 		lat(strtoul(argv[5], NULL, 0), atof(argv[6]));
 		return 0;
 	}
-	if (!strcmp(cmd, "bw") && argc >= 7 && argc <= 9) {
+	if (!strcmp(cmd, "bwzc"))
+		zerocopy = 1;
+	if ((!strcmp(cmd, "bw") || zerocopy) && argc >= 7 && argc <= 9) {
 		ring = argc >= 8 ? strtoull(argv[7], NULL, 0) : 0;
 		bw(strtoul(argv[5], NULL, 0), atof(argv[6]),
 		   argc == 9 ? atoi(argv[8]) : 1);
@@ -383,6 +474,7 @@ usage:
 		"usage: yasmin-bench serve FAMILY ADDR PORT\n"
 		"       yasmin-bench lat FAMILY ADDR PORT SIZE SECONDS [RING]\n"
 		"       yasmin-bench bw FAMILY ADDR PORT SIZE SECONDS [RING] [STREAMS]\n"
+		"       yasmin-bench bwzc FAMILY ADDR PORT SIZE SECONDS [RING] [STREAMS]\n"
 		"       yasmin-bench conn FAMILY ADDR PORT SECONDS\n"
 		"       yasmin-bench memcpy SIZE SECONDS\n");
 	return 2;

@@ -9,6 +9,8 @@ while [ "$r" -le "$REPS" ]; do
 		bench_bw "$s" 0 1 "$r" yasmin netfront unix
 		bench_memcpy "$s" "$r"
 	done
+	# one copy per byte: MSG_ZEROCOPY against copying, in CPU per GB
+	bench_cpugb 262144 "$r" yasmin yasmin-zc netfront unix memcpy
 	bench_conn "$r" yasmin netfront
 	bench_iperf3 "$r" 5
 	r=$((r + 1))

@@ -18,6 +18,10 @@ while [ "$r" -le "$REPS" ]; do
 	for n in 1 2 4; do
 		bench_bw 1048576 0 "$n" "$r" yasmin netfront
 	done
+	step "repetition $r: CPU-seconds per GB, copy and zero-copy (MSG_ZEROCOPY)"
+	for s in 65536 262144; do
+		bench_cpugb "$s" "$r" yasmin yasmin-zc netfront unix memcpy
+	done
 	step "repetition $r: where the CPUs go while yasmin streams"
 	for n in 1 2 4; do
 		bench_cpu "$n" "$r"

@@ -21,6 +21,10 @@
 
 static void yasmin_grant_area_free_arrays(struct yasmin_grant_area *a)
 {
+	/* A MSG_ZEROCOPY send is complete once none of its pages is shared. */
+	if (a->zc_uarg)
+		yasmin_zc_complete(a->zc_uarg);
+	a->zc_uarg = NULL;
 	kvfree(a->pages);
 	kvfree(a->va);
 	kvfree(a->refs);
@@ -75,6 +79,7 @@ int yasmin_grant_area_init(struct yasmin_grant_area *a, unsigned int nr,
 	a->peer = peer;
 	a->nr = 0;
 	a->charge = charge;
+	a->zc_uarg = NULL;
 	/*
 	 * Reserve first, so racing sockets cannot overshoot the caps: the
 	 * module's, then the peer's own, so that one peer that never unmaps
@@ -154,6 +159,7 @@ int yasmin_grant_area_init_pages(struct yasmin_grant_area *a,
 	a->peer = peer;
 	a->nr = 0;
 	a->charge = charge;
+	a->zc_uarg = NULL;
 	if (!yasmin_grants_reserve(nr))
 		return -ENOBUFS;
 	if (!yasmin_grants_reserve_peer(charge, nr)) {

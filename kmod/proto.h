@@ -174,6 +174,15 @@ struct yasmin_zc_seg {
 };
 
 #define YASMIN_ZC_SEGS		64u	/* per direction, power of two */
+
+/*
+ * gref of a segment whose bytes the sender has since written into the
+ * ring at the segment's place (it closed with the segment in flight):
+ * the receiver reads them there. The sender writes the bytes, then this,
+ * then revokes the page, so a receiver whose grant copy fails reads the
+ * segment again and finds it.
+ */
+#define YASMIN_ZC_IN_RING	0xffffffffu
 struct yasmin_cons_line {
 	u32 cons;
 	u32 want_data;

@@ -90,6 +90,7 @@ struct yasmin_grant_area {
 	domid_t peer;
 	unsigned int nr;
 	atomic_t *charge;	/* the peer's grant count, or NULL */
+	void *zc_uarg;		/* MSG_ZEROCOPY: completed once all end */
 	struct page **pages;
 	void **va;
 	grant_ref_t *refs;
@@ -296,8 +297,7 @@ struct yasmin_chan {
 	 * MSG_ZEROCOPY (zerocopy.c). The segment rings (ours, the peer's);
 	 * as a sender, our zc_prod, the segments still in flight, their
 	 * batches (oldest first), the segments the waiting message needs,
-	 * and this sendmsg()'s choice: 0 undecided, else zero-copy or copy
-	 * (then tx_zc_uarg reports it copied); as a receiver, the next
+	 * and this sendmsg()'s choice (zerocopy.c); as a receiver, the next
 	 * segment of the peer's we have not passed.
 	 */
 	struct yasmin_zc_seg *tx_zc;
@@ -307,7 +307,6 @@ struct yasmin_chan {
 	struct list_head tx_zc_batches;
 	u32 tx_need_segs;
 	u8 tx_zc_mode;
-	struct ubuf_info *tx_zc_uarg;
 	u32 rx_zc_next;
 	struct yasmin_evtchn ev;
 	/*
@@ -410,6 +409,7 @@ void yasmin_zc_uninit(struct yasmin_conn *c);
 ssize_t yasmin_zc_copy_out(struct yasmin_conn *c, u32 pos, u32 n,
 			   struct iov_iter *iter, u32 *next, bool *passed);
 void yasmin_zc_skip(struct yasmin_conn *c, u32 to);
+void yasmin_zc_complete(void *uarg);
 void yasmin_zc_send_init(struct yasmin_conn *c);
 ssize_t yasmin_zc_send(struct yasmin_conn *c, struct msghdr *msg, size_t len,
 		       s64 space);

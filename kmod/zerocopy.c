@@ -13,10 +13,12 @@
  * still maps lingers (linger.c), counted and capped like ring pages.
  *
  * A send goes zero-copy only when all of it can be in flight at once: it
- * fits the peer's window and YASMIN_ZC_SEGS segments, and it then waits
- * for that much room. Any other MSG_ZEROCOPY send is copied and completes
- * at once, flagged SO_EE_CODE_ZEROCOPY_COPIED, as virtio does with a send
- * larger than its credit.
+ * fits the peer's window and YASMIN_ZC_SEGS segments, and a blocking one
+ * then waits for that much room. Any other MSG_ZEROCOPY send is copied
+ * and completes at once, flagged SO_EE_CODE_ZEROCOPY_COPIED, as virtio
+ * does with a send larger than its credit. Only whole pages are granted
+ * (a granted page is readable whole): the bytes of a send that share a
+ * page with other memory are copied into the ring beside the segments.
  *
  * The receiving half builds on every kernel line: a 6.1 guest reads what
  * a 6.12 guest sends zero-copy.
@@ -41,34 +43,41 @@
 struct yasmin_zc_rx {
 	struct gnttab_copy ops[YASMIN_ZC_BATCH];
 	struct page *pages[YASMIN_ZC_BATCH];
+	u32 at[YASMIN_ZC_BATCH];	/* where each copy's bytes start */
+	u32 seg[YASMIN_ZC_BATCH];	/* and the segment they come from */
 	unsigned int n;
-	bool failed;
 };
 
-/* Run the queued grant copies; then the pages are ours to let go. */
-static void yasmin_zc_rx_flush(struct yasmin_zc_rx *rx)
+/*
+ * Run the queued grant copies and let the reader's pages go. Returns the
+ * first copy Xen refused, or the number queued when none was.
+ */
+static unsigned int yasmin_zc_rx_flush(struct yasmin_zc_rx *rx)
 {
-	unsigned int i;
+	unsigned int i, bad, n = rx->n;
 
-	if (!rx->n)
-		return;
-	gnttab_batch_copy(rx->ops, rx->n);
-	for (i = 0; i < rx->n; i++) {
-		if (rx->ops[i].status != GNTST_okay)
-			rx->failed = true;
+	if (!n)
+		return 0;
+	gnttab_batch_copy(rx->ops, n);
+	bad = n;
+	for (i = 0; i < n; i++) {
+		if (rx->ops[i].status != GNTST_okay && bad == n)
+			bad = i;
 		set_page_dirty_lock(rx->pages[i]);
 		put_page(rx->pages[i]);
 	}
 	rx->n = 0;
+	return bad;
 }
 
 static void yasmin_zc_rx_queue(struct yasmin_zc_rx *rx, domid_t peer,
-			       grant_ref_t gref, u32 src_off,
-			       struct page *page, u32 dst_off, u32 len)
+			       const struct yasmin_zc_seg *s, u32 src_off,
+			       struct page *page, u32 dst_off, u32 len,
+			       u32 at, u32 seg)
 {
 	struct gnttab_copy *op = &rx->ops[rx->n];
 
-	op->source.u.ref = gref;
+	op->source.u.ref = s->gref;
 	op->source.domid = peer;
 	op->source.offset = src_off;
 	op->dest.u.gmfn = xen_page_to_gfn(page);
@@ -76,54 +85,10 @@ static void yasmin_zc_rx_queue(struct yasmin_zc_rx *rx, domid_t peer,
 	op->dest.offset = dst_off;
 	op->len = len;
 	op->flags = GNTCOPY_source_gref;
-	rx->pages[rx->n++] = page;
-}
-
-/*
- * Copy @len bytes at @src_off of the peer's page @gref into @iter: into the
- * reader's own pages when it reads to user memory, else through a bounce
- * page (*@bounce, allocated on first use). Returns the bytes done (short
- * when the reader's buffer faults), or -EPROTO when Xen refused a copy
- * (the peer revoked or never granted the page).
- */
-static ssize_t yasmin_zc_rx_copy(struct yasmin_zc_rx *rx, domid_t peer,
-				 grant_ref_t gref, u32 src_off, u32 len,
-				 struct iov_iter *iter, struct page **bounce)
-{
-	struct page *pages[2];
-	size_t start, done = 0;
-	ssize_t got;
-	u32 part;
-
-	if (!user_backed_iter(iter)) {
-		if (!*bounce) {
-			*bounce = alloc_page(GFP_KERNEL);
-			if (!*bounce)
-				return 0;
-		}
-		yasmin_zc_rx_flush(rx);
-		get_page(*bounce);
-		yasmin_zc_rx_queue(rx, peer, gref, src_off, *bounce, 0, len);
-		yasmin_zc_rx_flush(rx);
-		if (rx->failed)
-			return -EPROTO;
-		return copy_page_to_iter(*bounce, 0, len, iter);
-	}
-	while (done < len) {
-		if (rx->n + 2 > YASMIN_ZC_BATCH)
-			yasmin_zc_rx_flush(rx);
-		got = iov_iter_get_pages2(iter, pages, len - done, 2, &start);
-		if (got <= 0)
-			break;
-		part = min_t(size_t, got, PAGE_SIZE - start);
-		yasmin_zc_rx_queue(rx, peer, gref, src_off + done, pages[0],
-				   start, part);
-		if (got > part)
-			yasmin_zc_rx_queue(rx, peer, gref, src_off + done + part,
-					   pages[1], 0, got - part);
-		done += got;
-	}
-	return rx->failed ? -EPROTO : done;
+	rx->pages[rx->n] = page;
+	rx->at[rx->n] = at;
+	rx->seg[rx->n] = seg;
+	rx->n++;
 }
 
 static size_t yasmin_zc_ring_to_iter(void *buf, size_t len, void *iter)
@@ -134,10 +99,14 @@ static size_t yasmin_zc_ring_to_iter(void *buf, size_t len, void *iter)
 /*
  * yasmin_zc_copy_out() - copy the received bytes [@pos, @pos + @n) to
  * @iter: ring bytes from the ring, a zero-copy segment's bytes by grant
- * copy from the sender's page. @n was validated against the peer's prod,
- * read (with a virt_rmb() after it) by the caller. *@next is the first
- * segment not yet passed, moved on past each segment that ends in the
- * range (and *@passed set). Returns the bytes copied, short when @iter
+ * copy from the sender's page straight into the reader's pages (through a
+ * bounce page when the reader's buffer is not user memory). @n was
+ * validated against the peer's prod, read (with a virt_rmb() after it) by
+ * the caller. *@next is the first segment not yet passed, moved on past
+ * each segment that ends in the range (and *@passed set). A copy Xen
+ * refuses is retried once from the segment as it is then: a sender that
+ * closed moved the bytes into the ring and said so (YASMIN_ZC_IN_RING)
+ * before it revoked the page. Returns the bytes copied, short when @iter
  * faults, or -EPROTO when the peer broke the segment rules (the
  * connection is then broken).
  */
@@ -146,16 +115,19 @@ ssize_t yasmin_zc_copy_out(struct yasmin_conn *c, u32 pos, u32 n,
 {
 	struct yasmin_chan *ch = &c->chan;
 	domid_t peer = c->peer ? c->peer->domid : DOMID_INVALID;
-	struct page *bounce = NULL;
-	struct yasmin_zc_rx rx;
 	u32 zc_prod = READ_ONCE(ch->rx_prod->zc_prod);
-	u32 done = 0, at, left, take, into, ahead;
+	u32 done = 0, at, left, take, into, ahead, cached = 0, retry = 0;
+	bool have = false, retried = false;
+	struct page *bounce = NULL, *pages[2];
 	const char *why = NULL;
 	struct yasmin_zc_seg s, *slot;
+	struct yasmin_zc_rx rx;
+	unsigned int bad, queued;
+	size_t start;
 	ssize_t got;
+	u32 part;
 
 	rx.n = 0;
-	rx.failed = false;
 	if (zc_prod - *next > YASMIN_ZC_SEGS) {
 		why = "zero-copy segment index out of range";
 		goto broken;
@@ -165,12 +137,22 @@ ssize_t yasmin_zc_copy_out(struct yasmin_conn *c, u32 pos, u32 n,
 	 * virt_wmb() in yasmin_zc_send().
 	 */
 	virt_rmb();
-	while (done < n) {
+	for (;;) {
+		if (done == n) {
+			queued = rx.n;
+			bad = yasmin_zc_rx_flush(&rx);
+			if (bad < queued)
+				goto refused_in_batch;
+			break;
+		}
 		at = pos + done;
 		left = n - done;
 		if (*next == zc_prod) {
 			take = left;
-		} else {
+			goto ring;
+		}
+		if (!have || cached != *next) {
+			/* one snapshot of each segment, checked once */
 			slot = &ch->rx_zc[*next & (YASMIN_ZC_SEGS - 1)];
 			s.pos = READ_ONCE(slot->pos);
 			s.gref = READ_ONCE(slot->gref);
@@ -180,52 +162,112 @@ ssize_t yasmin_zc_copy_out(struct yasmin_conn *c, u32 pos, u32 n,
 				why = "zero-copy segment out of range";
 				goto broken;
 			}
-			into = at - s.pos;
-			if (into < s.len) {
-				take = min(left, s.len - into);
-				got = yasmin_zc_rx_copy(&rx, peer, s.gref,
-							s.offset + into, take,
-							iter, &bounce);
-				if (got < 0) {
-					why = "zero-copy segment not readable";
-					goto broken;
-				}
-				done += got;
-				if (got != take)
-					break;
-				if (into + take == s.len) {
-					(*next)++;
-					*passed = true;
-				}
-				continue;
-			}
+			cached = *next;
+			have = true;
+		}
+		into = at - s.pos;
+		if (into >= s.len) {
 			ahead = s.pos - at;
 			if (ahead >= ch->rx.size) {
 				why = "zero-copy segment behind the stream";
 				goto broken;
 			}
 			take = min(left, ahead);
+			goto ring;
 		}
+		take = min(left, s.len - into);
+		if (s.gref == YASMIN_ZC_IN_RING)
+			goto ring;
+		if (!user_backed_iter(iter)) {
+			/* a kernel reader: through a bounce page */
+			if (!bounce) {
+				bounce = alloc_page(GFP_KERNEL);
+				if (!bounce)
+					break;
+			}
+			get_page(bounce);
+			yasmin_zc_rx_queue(&rx, peer, &s, s.offset + into,
+					   bounce, 0, take, at, *next);
+			if (yasmin_zc_rx_flush(&rx) == 0)
+				goto refused;
+			got = copy_page_to_iter(bounce, 0, take, iter);
+		} else {
+			if (rx.n + 2 > YASMIN_ZC_BATCH) {
+				queued = rx.n;
+				bad = yasmin_zc_rx_flush(&rx);
+				if (bad < queued)
+					goto refused_in_batch;
+			}
+			got = iov_iter_get_pages2(iter, pages, take, 2, &start);
+			if (got <= 0)
+				break;
+			part = min_t(size_t, got, PAGE_SIZE - start);
+			yasmin_zc_rx_queue(&rx, peer, &s, s.offset + into,
+					   pages[0], start, part, at, *next);
+			if (got > part)
+				yasmin_zc_rx_queue(&rx, peer, &s,
+						   s.offset + into + part,
+						   pages[1], 0, got - part,
+						   at + part, *next);
+		}
+		done += got;
+		if (into + got == s.len) {
+			(*next)++;
+			*passed = true;
+		}
+		if (got != take)
+			break;
+		continue;
+ring:
+		/* Queued copies first, so a refused one can be undone. */
+		queued = rx.n;
+		bad = yasmin_zc_rx_flush(&rx);
+		if (bad < queued)
+			goto refused_in_batch;
 		got = yasmin_ring_walk(&ch->rx, at, take,
 				       yasmin_zc_ring_to_iter, iter);
 		done += got;
+		/* a segment whose bytes the sender moved into the ring */
+		if (have && cached == *next && at - s.pos < s.len &&
+		    at + got - s.pos == s.len) {
+			(*next)++;
+			*passed = true;
+		}
 		if (got != take)
 			break;
+		continue;
+refused_in_batch:
+		/* Undo from the refused copy on: it and what followed it. */
+		iov_iter_revert(iter, pos + done - rx.at[bad]);
+		done = rx.at[bad] - pos;
+		*next = rx.seg[bad];
+refused:
+		if (retried && retry == *next) {
+			why = "zero-copy segment not readable";
+			goto broken;
+		}
+		retried = true;
+		retry = *next;
+		have = false;
+		/* The sender marks a segment before it revokes its page. */
+		virt_rmb();
 	}
-	yasmin_zc_rx_flush(&rx);
+	/* The reader's buffer faulted: what was queued before it still goes. */
+	queued = rx.n;
+	bad = yasmin_zc_rx_flush(&rx);
+	if (bad < queued) {
+		iov_iter_revert(iter, pos + done - rx.at[bad]);
+		done = rx.at[bad] - pos;
+		*next = rx.seg[bad];
+	}
 	if (bounce)
 		put_page(bounce);
-	if (rx.failed) {
-		why = "zero-copy segment not readable";
-		goto broken_flushed;
-	}
 	return done;
 
 broken:
 	yasmin_zc_rx_flush(&rx);
 	if (bounce)
 		put_page(bounce);
-broken_flushed:
 	yasmin_conn_broken(c, why);
 	return -EPROTO;
 }
@@ -264,73 +306,150 @@ void yasmin_zc_init(struct yasmin_chan *ch)
 	INIT_LIST_HEAD(&ch->tx_zc_batches);
 	ch->tx_need_segs = 0;
 	ch->tx_zc_mode = 0;
-	ch->tx_zc_uarg = NULL;
 	ch->rx_zc_next = 0;
 }
 
 #ifdef YASMIN_HAVE_MSGZEROCOPY
 
-enum { YASMIN_ZC_UNDECIDED, YASMIN_ZC_ZEROCOPY, YASMIN_ZC_COPY };
+/* This sendmsg()'s choice; COPY_REPORTED: copied, and said so. */
+enum {
+	YASMIN_ZC_UNDECIDED, YASMIN_ZC_ZEROCOPY, YASMIN_ZC_COPY,
+	YASMIN_ZC_COPY_REPORTED,
+};
 
-/* One zero-copy send in flight: its granted pages and its completion. */
+/* Bytes of ours into the ring; @ctx points to the source pointer. */
+static size_t yasmin_zc_buf_to_ring(void *buf, size_t len, void *ctx)
+{
+	const u8 **src = ctx;
+
+	memcpy(buf, *src, len);
+	*src += len;
+	return len;
+}
+
+/*
+ * One zero-copy send in flight: its granted pages, where each one's bytes
+ * sit in the stream and which segment slot names it, and its completion
+ * (in area.zc_uarg: it comes once no page is shared any more).
+ */
 struct yasmin_zc_batch {
 	struct list_head node;
 	u32 end;		/* our prod just after its last byte */
 	u32 segs;
-	struct ubuf_info *uarg;
+	u32 pos[YASMIN_ZC_SEGS];
+	u32 slot[YASMIN_ZC_SEGS];
 	struct yasmin_grant_area area;
 };
 
-static void yasmin_zc_batch_done(struct yasmin_conn *c,
-				 struct yasmin_zc_batch *b)
+void yasmin_zc_complete(void *uarg)
 {
+	net_zcopy_put(uarg);
+}
+
+/*
+ * A send is done with: the peer passed it (@closing false), or the
+ * connection goes (@closing true). On the way out its bytes are first
+ * written into the ring where they belong and each segment marked so, as
+ * a peer still reading after our close needs them and we revoke the
+ * pages. A page the peer maps (an honest one never does) cannot be
+ * revoked: it lingers, the send's completion waits for it, and a
+ * connection we keep is reset.
+ */
+static void yasmin_zc_batch_done(struct yasmin_conn *c,
+				 struct yasmin_zc_batch *b, bool closing)
+{
+	struct yasmin_chan *ch = &c->chan;
+	const u8 *src;
+	unsigned int i;
+	void *va;
+
 	list_del(&b->node);
-	WRITE_ONCE(c->chan.tx_zc_inflight, c->chan.tx_zc_inflight - b->segs);
+	WRITE_ONCE(ch->tx_zc_inflight, ch->tx_zc_inflight - b->segs);
+	if (closing && ch->tx_zc) {
+		for (i = 0; i < b->area.nr; i++) {
+			va = kmap_local_page(b->area.pages[i]);
+			src = va;
+			yasmin_ring_walk(&ch->tx, b->pos[i], YASMIN_PAGE_SIZE,
+					 yasmin_zc_buf_to_ring, &src);
+			kunmap_local(va);
+		}
+		/*
+		 * The bytes before the marks; pairs with the virt_rmb() in
+		 * yasmin_zc_copy_out() after a refused copy.
+		 */
+		virt_wmb();
+		for (i = 0; i < b->area.nr; i++)
+			WRITE_ONCE(ch->tx_zc[b->slot[i]].gref, YASMIN_ZC_IN_RING);
+		/* The marks before the revocation that makes copies fail. */
+		virt_mb();
+	}
+	if (yasmin_grant_area_try_end(&b->area) && !closing)
+		yasmin_conn_broken(c, "the peer maps zero-copy pages");
 	yasmin_grant_area_uninit(&b->area, c->id);
-	net_zcopy_put(b->uarg);
 	kfree(b);
 }
 
 /*
  * Ask the peer for an event once cons moves, so a completion is reported
- * while we are not sending. As in yasmin_chan_want_space(): the snapshot,
- * then asked_space, then the flag the peer answers, ordered by the
- * barriers that comment pairs.
+ * while we are not sending. As in yasmin_chan_want_space().
  */
 static void yasmin_zc_ask_cons(struct yasmin_chan *ch)
 {
 	WRITE_ONCE(ch->asked_tx_cons, READ_ONCE(ch->tx_cons_max));
+	/*
+	 * The snapshot before asked_space; pairs with the virt_rmb() in
+	 * yasmin_chan_irq() between reading asked_space and the snapshot.
+	 */
 	virt_wmb();
 	WRITE_ONCE(ch->asked_space, true);
+	/* Asked before the flag the peer answers, as in want_space(). */
 	virt_wmb();
 	WRITE_ONCE(ch->tx_prod->want_space, YASMIN_NOTIFY_ON);
+	/*
+	 * The flag before the caller reads cons again; pairs with the
+	 * virt_mb() in yasmin_chan_dequeue() between publishing cons and
+	 * reading the flag.
+	 */
+	virt_mb();
+}
+
+/* Complete the sends cons has passed; true when one is left in flight. */
+static bool yasmin_zc_reap_passed(struct yasmin_conn *c)
+{
+	struct yasmin_chan *ch = &c->chan;
+	struct yasmin_zc_batch *b, *tmp;
+	long used;
+
+	used = yasmin_ring_span(ch->tx_prod_val, READ_ONCE(ch->tx_cons->cons),
+				ch->tx.size);
+	if (used < 0)
+		return false;	/* has_space() breaks the connection */
+	list_for_each_entry_safe(b, tmp, &ch->tx_zc_batches, node) {
+		if (ch->tx_prod_val - b->end < used)
+			return true;	/* the peer has not passed its end */
+		yasmin_zc_batch_done(c, b, false);
+	}
+	return false;
 }
 
 /*
  * yasmin_zc_reap() - complete every send the peer's cons has passed.
  * Called by has_space(), so a sender or a poller that looks for room
  * collects completions, and by the socket's work item when an event says
- * cons moved (yasmin_conn_zc_kick()).
+ * cons moved (yasmin_conn_zc_kick()). While sends remain, the peer is
+ * asked for an event, and cons read again after asking, so a send passed
+ * meanwhile is not left waiting for an event that will not come.
  */
 void yasmin_zc_reap(struct yasmin_conn *c)
 {
 	struct yasmin_chan *ch = &c->chan;
-	struct yasmin_zc_batch *b, *tmp;
-	long used;
 
-	if (!ch->up || list_empty(&ch->tx_zc_batches))
+	if (!ch->up || list_empty(&ch->tx_zc_batches) ||
+	    !yasmin_zc_reap_passed(c))
 		return;
-	used = yasmin_ring_span(ch->tx_prod_val, READ_ONCE(ch->tx_cons->cons),
-				ch->tx.size);
-	if (used < 0)
-		return;		/* has_space() breaks the connection */
-	list_for_each_entry_safe(b, tmp, &ch->tx_zc_batches, node) {
-		if (ch->tx_prod_val - b->end < used)
-			break;	/* the peer has not passed its end yet */
-		yasmin_zc_batch_done(c, b);
-	}
-	if (!list_empty(&ch->tx_zc_batches))
-		yasmin_zc_ask_cons(ch);
+	yasmin_zc_ask_cons(ch);
+	/* Passed before our flag was seen: no event will say so. */
+	yasmin_zc_reap_passed(c);
 }
 
 /* Room for the segments of the zero-copy send that waits, if any. */
@@ -341,36 +460,39 @@ bool yasmin_zc_room(struct yasmin_conn *c)
 	return ch->tx_zc_inflight + ch->tx_need_segs <= YASMIN_ZC_SEGS;
 }
 
-/* A new sendmsg(): the last one's copied send, if any, is complete. */
+/* A new sendmsg(). */
 void yasmin_zc_send_init(struct yasmin_conn *c)
 {
 	struct yasmin_chan *ch = &c->chan;
 
-	net_zcopy_put(ch->tx_zc_uarg);
-	ch->tx_zc_uarg = NULL;
 	ch->tx_zc_mode = YASMIN_ZC_UNDECIDED;
 	ch->tx_need_segs = 0;
 }
 
-/* The bytes of a copied MSG_ZEROCOPY send are in the ring: complete it. */
+/*
+ * The copy path put bytes of a MSG_ZEROCOPY send in the ring: the first
+ * time in a sendmsg(), report the send complete and copied (its bytes are
+ * ours now, nothing of the caller's is pinned, so nothing is charged to
+ * its locked memory). A send that copied nothing reports nothing.
+ */
 void yasmin_zc_sent(struct yasmin_conn *c, struct msghdr *msg)
 {
-	if (c->chan.tx_zc_uarg && !msg_data_left(msg)) {
-		net_zcopy_put(c->chan.tx_zc_uarg);
-		c->chan.tx_zc_uarg = NULL;
-	}
-}
-
-/* This send is copied: its completion says so. -ENOMEM, or -EAGAIN. */
-static ssize_t yasmin_zc_copy_instead(struct yasmin_conn *c, size_t len)
-{
+	struct yasmin_chan *ch = &c->chan;
 	struct ubuf_info *uarg;
 
-	uarg = msg_zerocopy_realloc(sk_vsock(c->vsk), len, NULL);
+	if (ch->tx_zc_mode != YASMIN_ZC_COPY)
+		return;
+	uarg = msg_zerocopy_realloc(sk_vsock(c->vsk), 0, NULL);
 	if (!uarg)
-		return -ENOMEM;
+		return;
 	uarg_to_msgzc(uarg)->zerocopy = 0;
-	c->chan.tx_zc_uarg = uarg;
+	ch->tx_zc_mode = YASMIN_ZC_COPY_REPORTED;
+	net_zcopy_put(uarg);
+}
+
+/* This send is copied; the copy path reports it (yasmin_zc_sent()). */
+static ssize_t yasmin_zc_copy_instead(struct yasmin_conn *c)
+{
 	c->chan.tx_zc_mode = YASMIN_ZC_COPY;
 	c->chan.tx_need_segs = 0;
 	c->chan.tx_need = 0;
@@ -379,44 +501,57 @@ static ssize_t yasmin_zc_copy_instead(struct yasmin_conn *c, size_t len)
 
 /*
  * yasmin_zc_send() - send the @len bytes of @msg zero-copy, all or none.
- * @space is what has_space() just said. Returns @len; 0 when the send
- * waits for room (tx_need and tx_need_segs make has_space() say no until
- * it fits); -EAGAIN when it is to be copied (the caller's copy path);
- * -ENOMEM when a page of the buffer cannot be pinned (virtio's answer),
- * with nothing sent.
+ * @space is what has_space() just said. Whole pages of the buffer are
+ * granted; the bytes of a page it shares with other memory are copied
+ * into the ring instead (a page granted is readable whole). Returns @len;
+ * 0 when the send waits for room (tx_need and tx_need_segs make
+ * has_space() say no until it fits); -EAGAIN when it is to be copied (the
+ * caller's copy path); -ENOMEM when a page of the buffer cannot be pinned
+ * (virtio's answer), with nothing sent.
  */
 ssize_t yasmin_zc_send(struct yasmin_conn *c, struct msghdr *msg, size_t len,
 		       s64 space)
 {
 	struct yasmin_chan *ch = &c->chan;
 	struct sock *sk = sk_vsock(c->vsk);
-	struct page *pages[YASMIN_ZC_SEGS];
+	struct page *pages[YASMIN_ZC_SEGS], *full[YASMIN_ZC_SEGS];
 	u16 offs[YASMIN_ZC_SEGS], lens[YASMIN_ZC_SEGS];
+	unsigned int npg = 0, nfull = 0, i, segs;
 	struct yasmin_zc_batch *b;
 	struct ubuf_info *uarg;
-	unsigned int npg = 0, i, segs;
 	size_t total = 0, start, part;
+	const u8 *src;
+	void *va;
 	ssize_t got;
 	u32 pos;
 	int err;
 
+	/* io_uring's SEND_ZC brings its own notification: copy for it. */
 	if (!(msg->msg_flags & MSG_ZEROCOPY) || !sock_flag(sk, SOCK_ZEROCOPY) ||
-	    ch->tx_zc_mode == YASMIN_ZC_COPY)
+	    msg->msg_ubuf || ch->tx_zc_mode >= YASMIN_ZC_COPY)
 		return -EAGAIN;
 	if (ch->tx_zc_mode == YASMIN_ZC_UNDECIDED) {
 		segs = iov_iter_npages(&msg->msg_iter, YASMIN_ZC_SEGS + 1);
 		if (!user_backed_iter(&msg->msg_iter) ||
 		    len != msg_data_left(msg) || segs > YASMIN_ZC_SEGS ||
 		    len > yasmin_chan_tx_limit(ch) || !c->peer)
-			return yasmin_zc_copy_instead(c, len);
+			return yasmin_zc_copy_instead(c);
 		ch->tx_zc_mode = YASMIN_ZC_ZEROCOPY;
 		ch->tx_need_segs = segs;
 	}
 	/* The peer may have shrunk its window while we waited. */
 	if (len > yasmin_chan_tx_limit(ch))
-		return yasmin_zc_copy_instead(c, len);
+		return yasmin_zc_copy_instead(c);
 	segs = ch->tx_need_segs;
 	if (space < (s64)len || !yasmin_zc_room(c)) {
+		/*
+		 * A non-blocking writer that waited for all of it would
+		 * get EAGAIN while there is room: its reader, polling
+		 * for more than is there (SO_RCVLOWAT), may wait for those
+		 * bytes. What fits is copied now, as virtio does.
+		 */
+		if (msg->msg_flags & MSG_DONTWAIT)
+			return yasmin_zc_copy_instead(c);
 		ch->tx_need = len;
 		return 0;
 	}
@@ -431,41 +566,67 @@ ssize_t yasmin_zc_send(struct yasmin_conn *c, struct msghdr *msg, size_t len,
 			part = min_t(size_t, got, PAGE_SIZE - start);
 			offs[npg] = start;
 			lens[npg] = part;
+			if (part == PAGE_SIZE)
+				full[nfull++] = pages[npg];
 			npg++;
 			total += part;
 		}
 	}
+	if (!nfull) {
+		/* Not one whole page: nothing to gain, copy it. */
+		for (i = 0; i < npg; i++)
+			put_page(pages[i]);
+		iov_iter_revert(&msg->msg_iter, total);
+		return yasmin_zc_copy_instead(c);
+	}
 	b = kzalloc(sizeof(*b), GFP_KERNEL);
 	if (!b)
 		goto fail_pin;
-	err = yasmin_grant_area_init_pages(&b->area, pages, npg,
+	err = yasmin_grant_area_init_pages(&b->area, full, nfull,
 					   c->peer->domid, c->id,
 					   &c->peer->grants);
-	for (i = 0; i < npg; i++)
-		put_page(pages[i]);	/* the area holds its own */
-	if (err) {
-		/* Out of grants: copied instead, and nothing is lost. */
-		kfree(b);
-		iov_iter_revert(&msg->msg_iter, total);
-		return yasmin_zc_copy_instead(c, len);
-	}
-	uarg = msg_zerocopy_realloc(sk, len, NULL);
+	uarg = err ? NULL : msg_zerocopy_realloc(sk, len, NULL);
 	if (!uarg) {
-		yasmin_grant_area_uninit(&b->area, c->id);
+		/* Out of grants or of locked memory: copied, nothing lost. */
+		if (!err)
+			yasmin_grant_area_uninit(&b->area, c->id);
 		kfree(b);
+		for (i = 0; i < npg; i++)
+			put_page(pages[i]);
 		iov_iter_revert(&msg->msg_iter, total);
-		return -ENOMEM;
+		return yasmin_zc_copy_instead(c);
 	}
+	b->area.zc_uarg = uarg;
 
+	/*
+	 * cons (in has_space()) before we write the room and the slots it
+	 * freed; pairs with the virt_mb() in yasmin_chan_dequeue() before
+	 * the consumer publishes cons.
+	 */
+	virt_mb();
 	pos = ch->tx_prod_val;
-	for (i = 0; i < npg; i++) {
-		struct yasmin_zc_seg *slot =
-			&ch->tx_zc[ch->tx_zc_prod_val++ & (YASMIN_ZC_SEGS - 1)];
+	for (i = 0, nfull = 0; i < npg; i++) {
+		struct yasmin_zc_seg *slot;
 
-		WRITE_ONCE(slot->pos, pos);
-		WRITE_ONCE(slot->gref, b->area.refs[i]);
-		WRITE_ONCE(slot->offset, offs[i]);
-		WRITE_ONCE(slot->len, lens[i]);
+		if (lens[i] != PAGE_SIZE) {
+			/* shares its page: its bytes go in the ring */
+			va = kmap_local_page(pages[i]);
+			src = (const u8 *)va + offs[i];
+			yasmin_ring_walk(&ch->tx, pos, lens[i],
+					 yasmin_zc_buf_to_ring, &src);
+			kunmap_local(va);
+		} else {
+			b->pos[nfull] = pos;
+			b->slot[nfull] = ch->tx_zc_prod_val & (YASMIN_ZC_SEGS - 1);
+			slot = &ch->tx_zc[b->slot[nfull]];
+			WRITE_ONCE(slot->pos, pos);
+			WRITE_ONCE(slot->gref, b->area.refs[nfull]);
+			WRITE_ONCE(slot->offset, 0);
+			WRITE_ONCE(slot->len, YASMIN_PAGE_SIZE);
+			ch->tx_zc_prod_val++;
+			nfull++;
+		}
+		put_page(pages[i]);	/* the area holds its own */
 		pos += lens[i];
 	}
 	/*
@@ -475,35 +636,37 @@ ssize_t yasmin_zc_send(struct yasmin_conn *c, struct msghdr *msg, size_t len,
 	virt_wmb();
 	WRITE_ONCE(ch->tx_prod->zc_prod, ch->tx_zc_prod_val);
 	/*
-	 * zc_prod before the prod that covers its segments; pairs with the
-	 * virt_rmb() the reader issues after reading prod, before it calls
-	 * yasmin_zc_copy_out() (yasmin_chan_dequeue() and _dequeue_msg()).
+	 * zc_prod and the ring bytes before the prod that covers them;
+	 * pairs with the virt_rmb() the reader issues after reading prod,
+	 * before it calls yasmin_zc_copy_out() (yasmin_chan_dequeue() and
+	 * yasmin_chan_dequeue_msg()).
 	 */
 	virt_wmb();
 	ch->tx_prod_val += len;
 	WRITE_ONCE(ch->tx_prod->prod, ch->tx_prod_val);
 
 	b->end = ch->tx_prod_val;
-	b->segs = npg;
-	b->uarg = uarg;
+	b->segs = nfull;
 	list_add_tail(&b->node, &ch->tx_zc_batches);
-	WRITE_ONCE(ch->tx_zc_inflight, ch->tx_zc_inflight + npg);
+	WRITE_ONCE(ch->tx_zc_inflight, ch->tx_zc_inflight + nfull);
 	ch->tx_need_segs = 0;
 	yasmin_stat_add(YASMIN_STAT_ZC_BYTES_SENT, len);
-	yasmin_zc_ask_cons(ch);
 	/*
-	 * prod, and our want_space flag, before looking at want_data; pairs
-	 * with the virt_mb() in yasmin_chan_want_data(), as in
-	 * yasmin_chan_enqueue().
+	 * prod before looking at want_data; pairs with the virt_mb() in
+	 * yasmin_chan_want_data(), as in yasmin_chan_enqueue().
 	 */
 	virt_mb();
 	yasmin_chan_kick_reader(ch);
+	/* Ask for the event that completes it (and catch a fast reader). */
+	yasmin_zc_reap(c);
 	return len;
 
 fail_pin:
 	for (i = 0; i < npg; i++)
 		put_page(pages[i]);
 	iov_iter_revert(&msg->msg_iter, total);
+	ch->tx_zc_mode = YASMIN_ZC_UNDECIDED;
+	ch->tx_need_segs = 0;
 	return -ENOMEM;
 }
 
@@ -516,9 +679,7 @@ void yasmin_zc_uninit(struct yasmin_conn *c)
 	if (!ch->tx_zc_batches.next)
 		return;		/* never set up */
 	list_for_each_entry_safe(b, tmp, &ch->tx_zc_batches, node)
-		yasmin_zc_batch_done(c, b);
-	net_zcopy_put(ch->tx_zc_uarg);
-	ch->tx_zc_uarg = NULL;
+		yasmin_zc_batch_done(c, b, true);
 }
 
 #else	/* the vsock core has no MSG_ZEROCOPY for transports (before 6.7) */
@@ -547,6 +708,10 @@ ssize_t yasmin_zc_send(struct yasmin_conn *c, struct msghdr *msg, size_t len,
 }
 
 void yasmin_zc_uninit(struct yasmin_conn *c)
+{
+}
+
+void yasmin_zc_complete(void *uarg)
 {
 }
 

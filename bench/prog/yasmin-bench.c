@@ -287,15 +287,17 @@ static int zerocopy;			/* bwzc */
 static unsigned long long zc_done, zc_copied;
 static pthread_mutex_t zc_lock = PTHREAD_MUTEX_INITIALIZER;
 
+#define ZC_IDS		1024
+
 /*
- * Completions of MSG_ZEROCOPY sends up to id @upto (exclusive): wait for
- * them (poll for POLLERR), counting how each completed.
+ * Wait (poll for POLLERR) until MSG_ZEROCOPY send @id has completed,
+ * counting how each completion came; they may come out of order.
  */
-static void zc_wait(int s, uint32_t *completed, uint32_t upto)
+static void zc_wait(int s, unsigned char *done, uint32_t id)
 {
 	char control[128];
 
-	while ((int32_t)(upto - *completed) > 0) {
+	while (!done[id % ZC_IDS]) {
 		struct msghdr m = { .msg_control = control,
 				    .msg_controllen = sizeof(control) };
 		struct pollfd p = { .fd = s };
@@ -320,7 +322,8 @@ static void zc_wait(int s, uint32_t *completed, uint32_t upto)
 		else
 			zc_done += e->ee_data - e->ee_info + 1;
 		pthread_mutex_unlock(&zc_lock);
-		*completed = e->ee_data + 1;
+		for (uint32_t i = e->ee_info; i != e->ee_data + 1; i++)
+			done[i % ZC_IDS] = 1;
 	}
 }
 
@@ -336,8 +339,9 @@ static void *bw_stream(void *arg)
 	xfer(s, &h, sizeof(h), 1);
 	t0 = now();
 	if (zerocopy) {
+		static __thread unsigned char done[ZC_IDS];
 		char *zbuf[ZC_BUFS];
-		uint32_t sent = 0, completed = 0;
+		uint32_t sent = 0;
 		int one = 1;
 
 		if (setsockopt(s, SOL_SOCKET, SO_ZEROCOPY, &one, sizeof(one)))
@@ -349,14 +353,16 @@ static void *bw_stream(void *arg)
 		}
 		do {
 			/* a buffer is reused only once its send completed */
-			if (sent - completed == ZC_BUFS)
-				zc_wait(s, &completed, sent - ZC_BUFS + 1);
+			if (sent >= ZC_BUFS)
+				zc_wait(s, done, sent - ZC_BUFS);
+			done[sent % ZC_IDS] = 0;
 			if (send(s, zbuf[sent % ZC_BUFS], st->size,
 				 MSG_NOSIGNAL | MSG_ZEROCOPY) != (ssize_t)st->size)
 				die("send(MSG_ZEROCOPY)");
 			sent++;
 		} while (now() - t0 < st->secs);
-		zc_wait(s, &completed, sent);
+		for (uint32_t i = sent >= ZC_BUFS ? sent - ZC_BUFS : 0; i < sent; i++)
+			zc_wait(s, done, i);
 		for (int i = 0; i < ZC_BUFS; i++)
 			free(zbuf[i]);
 	} else {

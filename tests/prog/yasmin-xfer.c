@@ -149,16 +149,25 @@ static size_t msg_len(const struct stream *s, uint64_t i)
 #define ZC_BUFS		8
 #define ZC_POISON	0xa5
 
+#define ZC_IDS		1024	/* ids tracked, far more than ever in flight */
+
 struct zc_state {
 	unsigned char *buf[ZC_BUFS];
 	uint32_t last_id[ZC_BUFS];	/* id of its last send */
 	int busy[ZC_BUFS];
 	uint32_t next_id;		/* the kernel numbers sends from 0 */
-	uint32_t completed;		/* ids completed, in order */
+	uint32_t completed;		/* every id below it has completed */
+	uint32_t ndone;			/* ids completed in all */
+	unsigned char done[ZC_IDS];	/* id % ZC_IDS completed, at or past completed */
 	uint64_t zerocopied, copied;	/* sends, by how they completed */
 };
 
-/* Take what the error queue holds; with @wait_ms, wait that long first. */
+/*
+ * Take what the error queue holds; with @wait_ms, wait that long first.
+ * Ranges may come out of order (a copied send completes at once, before
+ * zero-copy ones sent earlier), but every id must come exactly once: a
+ * notification that breaks that fails the stream with EBADMSG.
+ */
 static int zc_reap(struct stream *s, struct zc_state *z, int wait_ms)
 {
 	struct pollfd p = { .fd = s->fd, .events = 0 };
@@ -171,32 +180,42 @@ static int zc_reap(struct stream *s, struct zc_state *z, int wait_ms)
 				    .msg_controllen = sizeof(control) };
 		struct sock_extended_err *e;
 		struct cmsghdr *cm;
-		uint32_t lo, hi, n;
+		uint32_t lo, hi, id;
 
 		if (recvmsg(s->fd, &m, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
 			return errno == EAGAIN || errno == EINTR ? 0 : -errno;
 		cm = CMSG_FIRSTHDR(&m);
 		if (!cm || cm->cmsg_level != SOL_VSOCK)
-			return -EPROTO;
+			return -EBADMSG;
 		e = (struct sock_extended_err *)CMSG_DATA(cm);
 		if (e->ee_origin != SO_EE_ORIGIN_ZEROCOPY || e->ee_errno)
-			return -EPROTO;
+			return -EBADMSG;
 		lo = e->ee_info;
 		hi = e->ee_data;
-		/* Completions come in order here: one range after another. */
-		if (lo != z->completed || hi - lo >= z->next_id - lo)
-			return -EPROTO;
-		n = hi - lo + 1;
+		/* only ids we sent and that have not completed yet */
+		if (hi - lo >= ZC_IDS || lo - z->completed >= z->next_id - z->completed ||
+		    hi - z->completed >= z->next_id - z->completed)
+			return -EBADMSG;
+		for (id = lo; id != hi + 1; id++) {
+			if (z->done[id % ZC_IDS])
+				return -EBADMSG;
+			z->done[id % ZC_IDS] = 1;
+			z->ndone++;
+		}
 		if (e->ee_code & SO_EE_CODE_ZEROCOPY_COPIED)
-			z->copied += n;
+			z->copied += hi - lo + 1;
 		else
-			z->zerocopied += n;
-		z->completed = hi + 1;
-		for (int i = 0; i < ZC_BUFS; i++)
-			if (z->busy[i] && z->last_id[i] - z->completed >= 0x80000000u) {
+			z->zerocopied += hi - lo + 1;
+		while (z->completed != z->next_id && z->done[z->completed % ZC_IDS])
+			z->done[z->completed++ % ZC_IDS] = 0;
+		for (int i = 0; i < ZC_BUFS; i++) {
+			id = z->last_id[i];
+			if (z->busy[i] && (id - z->completed >= 0x80000000u ||
+					   z->done[id % ZC_IDS])) {
 				memset(z->buf[i], ZC_POISON, write_size);
 				z->busy[i] = 0;
 			}
+		}
 	}
 }
 

@@ -31,6 +31,7 @@ static const char * const yasmin_stat_names[YASMIN_STAT_NR] = {
 	[YASMIN_STAT_EVENTS_SPURIOUS] = "events_spurious",
 	[YASMIN_STAT_REFUSED] = "refused",
 	[YASMIN_STAT_ZC_BYTES_SENT] = "zc_bytes_sent",
+	[YASMIN_STAT_ZC_BYTES_MOVED] = "zc_bytes_moved",
 };
 
 struct yasmin_stat_attr {

@@ -72,6 +72,7 @@ enum yasmin_stat {
 	YASMIN_STAT_EVENTS_SPURIOUS,	/* events that answered no request */
 	YASMIN_STAT_REFUSED,		/* connections refused by a budget */
 	YASMIN_STAT_ZC_BYTES_SENT,	/* of BYTES_SENT: by MSG_ZEROCOPY */
+	YASMIN_STAT_ZC_BYTES_MOVED,	/* of those: into the ring at close */
 	YASMIN_STAT_NR,
 };
 

@@ -380,6 +380,8 @@ static void yasmin_zc_batch_done(struct yasmin_conn *c,
 		virt_wmb();
 		for (i = 0; i < b->area.nr; i++)
 			WRITE_ONCE(ch->tx_zc[b->slot[i]].gref, YASMIN_ZC_IN_RING);
+		yasmin_stat_add(YASMIN_STAT_ZC_BYTES_MOVED,
+				(s64)b->area.nr * YASMIN_PAGE_SIZE);
 		/* The marks before the revocation that makes copies fail. */
 		virt_mb();
 	}

@@ -85,7 +85,7 @@ static double stall_s = 120;		/* -S: see set_stall_timeout() */
 static size_t write_size = CHUNK;		/* -w: bytes per send() */
 static uint64_t pace_bps;		/* -R: send at most this many bytes/s */
 static int seqpacket;			/* -q */
-static int zerocopy;			/* -z */
+static int zerocopy;			/* -z; 2: -Z, close at once */
 
 static double now(void)
 {
@@ -273,6 +273,17 @@ static void *send_stream_zc(struct stream *s)
 		s->done += w;
 		s->msgs++;
 		s->last_io = now();
+	}
+	/* -Z: close with sends in flight; the peer must still read them. */
+	if (zerocopy == 2 && !s->err) {
+		printf("zerocopy sends=%u completed=%u before close\n",
+		       z.next_id, z.ndone);
+		fflush(stdout);
+		close(s->fd);
+		s->fd = -1;
+		for (int i = 0; i < ZC_BUFS; i++)
+			free(z.buf[i]);
+		return NULL;
 	}
 	/* Every send completes, even when the peer is gone. */
 	deadline = now() + 10;
@@ -790,6 +801,14 @@ static void *client_one(void *arg)
 	}
 	recv_stream(&rx);
 	pthread_join(sender, NULL);
+	if (tx.fd < 0) {
+		/* -Z: closed after sending; the server says what it got. */
+		c->moved = tx.done;
+		rc = judge("send", &tx, why, sizeof(why));
+		if (rc)
+			conn_fail(c, rc, "%s", why);
+		return NULL;
+	}
 	c->moved = tx.done + rx.done;
 	/* Corruption outranks a reset: it is what the test exists to find. */
 	rc = judge("receive", &rx, why, sizeof(why));
@@ -877,6 +896,8 @@ static void usage(const char *why)
 		"-q: SOCK_SEQPACKET, messages of 1..WRITE bytes (at most the peer's RING).\n"
 		"-z: the client sends with MSG_ZEROCOPY and prints how its sends completed;\n"
 		"    each buffer is overwritten as soon as its completion arrives.\n"
+		"-Z: as -z, but close right after the last send, completions or not\n"
+		"    (the server's log says whether every byte arrived).\n"
 		"SIZE, RING, WRITE and -R take K, M or G. Exit: 0 verified, 1 bad data,\n"
 		"2 usage, 3 socket/option/connect error, 4 reset or early EOF.\n");
 	exit(EXIT_USAGE);
@@ -899,12 +920,13 @@ int main(int argc, char **argv)
 	double t0, secs;
 	long v;
 
-	while ((opt = getopt_long(argc, argv, "sc:p:n:rdP:B:f:t:T:S:w:R:qz1h",
+	while ((opt = getopt_long(argc, argv, "sc:p:n:rdP:B:f:t:T:S:w:R:qzZ1h",
 				  longopts, NULL)) != -1) {
 		switch (opt) {
 		case 's': srv = 1; break;
 		case 'q': seqpacket = 1; break;
 		case 'z': zerocopy = 1; break;
+		case 'Z': zerocopy = 2; break;
 		case 'c': host = optarg; break;
 		case 'p':
 			/* vsock ports are 32 bits; inet's are checked below */

@@ -4,7 +4,8 @@
 # to 64 KiB (those with no whole page in them are copied); every
 # byte is verified by guest2, every send completes, and yasmin-xfer -z
 # overwrites each buffer the moment its completion arrives, so a completion
-# that came before guest2 had copied the bytes shows as bad data. Then
+# that came before guest2 had copied the bytes shows as bad data. A sender
+# that closes with sends in flight leaves guest2 every byte. Then
 # guest2 is destroyed in the middle of a zero-copy stream: every send in
 # flight still completes, and guest1's grants, sockets and maps return to
 # their baseline (nothing pinned stays behind). Guest2 may run 6.1: the
@@ -71,6 +72,28 @@ cpd=$(echo "$line" | sed -n 's/.* copied=\([0-9]*\).*/\1/p')
 assert_grep "zerocopy sends=$sends completed=$sends " "$line"
 assert_eq "$((zcd + cpd))" "$sends" "SEQPACKET sends completed, zero-copied or copied"
 [ "$zcd" -ge $((sends / 2)) ] || fail "only $zcd of $sends SEQPACKET messages went zero-copy"
+
+step "guest1 closes with zero-copy sends in flight: guest2 still reads every byte"
+# guest2's server is stopped, so nothing is read before the close: the
+# bytes in flight (192 KiB, within the window) must reach it anyway.
+g2 'yasmin-xfer -s -p 5604 > /tmp/zc-c.log 2>&1 & echo $! > /tmp/zc-c.pid'
+wait_log 2 /tmp/zc-c.log 'listening on port'
+g2 'kill -STOP $(cat /tmp/zc-c.pid)'
+mv0=$(g1 yasmin-stat zc_bytes_moved)
+out=$(g1 "yasmin-xfer -c $G2_CID -p 5604 -n 192K -w 128K -Z") ||
+	{ g2 'kill -CONT $(cat /tmp/zc-c.pid)'; echo "$out"; fail "zero-copy sender that closes at once"; }
+echo "$out"
+mv1=$(g1 yasmin-stat zc_bytes_moved)
+g2 'kill -CONT $(cat /tmp/zc-c.pid)'
+wait_log 2 /tmp/zc-c.log '^(OK|FAIL) conn=' 30
+srv=$(g2 'cat /tmp/zc-c.log')
+echo "$srv"
+# every byte received and verified; its verdict then finds the client gone
+echo "$srv" | grep -Eq '^(OK conn=1 rx=196608 tx=0$|FAIL conn=1 rx=196608 tx=0 trailer: )' ||
+	fail "guest2 did not verify all 192 KiB after guest1 closed"
+echo "guest1 moved $((mv1 - mv0)) bytes of unread zero-copy sends into the ring at close"
+[ $((mv1 - mv0)) -gt 0 ] || fail "no send was in flight at the close: nothing tested"
+g2 'kill $(cat /tmp/zc-c.pid) 2>/dev/null; true'
 
 step "every page back: counters at baseline on both guests"
 g2 'killall yasmin-xfer; true'

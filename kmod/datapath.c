@@ -579,16 +579,13 @@ bool yasmin_chan_want_data(struct yasmin_conn *c, size_t target)
 }
 
 /* The same for room to write. */
-bool yasmin_chan_want_space(struct yasmin_conn *c)
+/*
+ * yasmin_chan_ask_space() - ask the peer for an event once cons moves:
+ * the snapshot, then asked_space, then the flag the peer answers, then a
+ * full barrier before the caller reads cons again.
+ */
+void yasmin_chan_ask_space(struct yasmin_chan *ch)
 {
-	struct yasmin_chan *ch = &c->chan;
-
-	if (!ch->up)
-		return false;
-	if (yasmin_chan_has_space(c) > 0)
-		return true;
-	if (!ch->up)
-		return false;
 	WRITE_ONCE(ch->asked_tx_cons, READ_ONCE(ch->tx_cons_max));
 	/* As in yasmin_chan_want_data(): the snapshot, then asked_space... */
 	virt_wmb();
@@ -601,5 +598,18 @@ bool yasmin_chan_want_space(struct yasmin_conn *c)
 	 * yasmin_chan_dequeue() between publishing cons and reading the flag.
 	 */
 	virt_mb();
+}
+
+bool yasmin_chan_want_space(struct yasmin_conn *c)
+{
+	struct yasmin_chan *ch = &c->chan;
+
+	if (!ch->up)
+		return false;
+	if (yasmin_chan_has_space(c) > 0)
+		return true;
+	if (!ch->up)
+		return false;
+	yasmin_chan_ask_space(ch);
 	return yasmin_chan_has_space(c) > 0;
 }

@@ -400,6 +400,7 @@ void yasmin_chan_set_window(struct yasmin_conn *c, u64 bytes);
 void yasmin_chan_rcvlowat(struct yasmin_conn *c, int target);
 bool yasmin_chan_want_data(struct yasmin_conn *c, size_t target);
 bool yasmin_chan_want_space(struct yasmin_conn *c);
+void yasmin_chan_ask_space(struct yasmin_chan *ch);
 bool yasmin_chan_busy_poll(struct yasmin_conn *c, bool want_data);
 void yasmin_chan_kick_writer(struct yasmin_chan *ch);
 void yasmin_chan_kick_reader(struct yasmin_chan *ch);

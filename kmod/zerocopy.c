@@ -391,30 +391,6 @@ static void yasmin_zc_batch_done(struct yasmin_conn *c,
 	kfree(b);
 }
 
-/*
- * Ask the peer for an event once cons moves, so a completion is reported
- * while we are not sending. As in yasmin_chan_want_space().
- */
-static void yasmin_zc_ask_cons(struct yasmin_chan *ch)
-{
-	WRITE_ONCE(ch->asked_tx_cons, READ_ONCE(ch->tx_cons_max));
-	/*
-	 * The snapshot before asked_space; pairs with the virt_rmb() in
-	 * yasmin_chan_irq() between reading asked_space and the snapshot.
-	 */
-	virt_wmb();
-	WRITE_ONCE(ch->asked_space, true);
-	/* Asked before the flag the peer answers, as in want_space(). */
-	virt_wmb();
-	WRITE_ONCE(ch->tx_prod->want_space, YASMIN_NOTIFY_ON);
-	/*
-	 * The flag before the caller reads cons again; pairs with the
-	 * virt_mb() in yasmin_chan_dequeue() between publishing cons and
-	 * reading the flag.
-	 */
-	virt_mb();
-}
-
 /* Complete the sends cons has passed; true when one is left in flight. */
 static bool yasmin_zc_reap_passed(struct yasmin_conn *c)
 {
@@ -449,7 +425,7 @@ void yasmin_zc_reap(struct yasmin_conn *c)
 	if (!ch->up || list_empty(&ch->tx_zc_batches) ||
 	    !yasmin_zc_reap_passed(c))
 		return;
-	yasmin_zc_ask_cons(ch);
+	yasmin_chan_ask_space(ch);
 	/* Passed before our flag was seen: no event will say so. */
 	yasmin_zc_reap_passed(c);
 }

@@ -64,7 +64,9 @@ done) > /dev/null 2>&1 &"
 # poll_stop N FROM [NOT_BEFORE]: FROM is "client FILE" (the client's
 # "closed ... at uptime=" line in FILE) or "server" (the churn server's last
 # close). NOT_BEFORE (centiseconds of guest N's uptime) moves the start
-# later. Waits until 2.1 s after it, stops the poller and prints "settled
+# later. Waits until the poller has seen the baseline at or after the
+# start, or 2.1 s after it, stops the poller (the baseline must then hold
+# another 0.5 s) and prints "settled
 # ms=.." (0: no counter moved after the close) or "unsettled ...", then
 # "close-cs=" and the start used; exit 1 when unsettled.
 poll_stop() {
@@ -79,7 +81,11 @@ fi
 [ -n \"\$u\" ] || { echo 'unsettled: no last close recorded'; touch /tmp/settle-stop; exit 1; }
 from=\$(cs \$u)
 [ -n '${3:-}' ] && [ '${3:-0}' -gt \$from ] && from=${3:-0}
-while :; do read up x < /proc/uptime; [ \$(cs \$up) -ge \$((from + 210)) ] && break; sleep 0.05; done
+while :; do
+	read up x < /proc/uptime; [ \$(cs \$up) -ge \$((from + 210)) ] && break
+	st=; read st back t cur < /tmp/settle.state; [ \"\$st\" = base ] && [ \"\$t\" -ge \$from ] && break
+	sleep 0.05
+done
 touch /tmp/settle-stop; sleep 0.5
 read st back t cur < /tmp/settle.state
 if [ \$st = base ]; then

@@ -1,6 +1,9 @@
 # guests: 3
+# pvh: no. A storm is met by lateeoi (yasmin.ko flags spurious events and
+# the kernel's event core delays their source), the same code whatever the
+# victim's type; PVH's event delivery carries every vm-pvh scenario.
 # kmod_hostile_storm: guest2 (yasmin-hostile, no yasmin.ko) notifies guest1's
-# control event channel, then a data channel's, then both, flat out for 15 s
+# control event channel, then a data channel's, then both, flat out for 8 s
 # each. Guest1 must keep serving guest3 and end with its counters at the
 # baseline; the events sent and received per second are printed.
 VICTIM_STALL=120
@@ -8,10 +11,10 @@ VICTIM_STALL=120
 hostile_setup
 
 for v in ctrl data both; do
-	step "event storm on the $v channel(s) for 15 s"
+	step "event storm on the $v channel(s) for 8 s"
 	r0=$(g1 yasmin-stat events_received)
 	t0=$(g1 "cut -d' ' -f1 /proc/uptime")
-	hostile_run -p $VICTIM_PORT -t 15 -r $v evtchn-storm
+	hostile_run -p $VICTIM_PORT -t 8 -r $v evtchn-storm
 	hostile_wait 90
 	r1=$(g1 yasmin-stat events_received)
 	t1=$(g1 "cut -d' ' -f1 /proc/uptime")

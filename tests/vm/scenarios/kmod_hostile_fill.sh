@@ -1,4 +1,6 @@
 # guests: 3
+# pvh: no. A full control ring and the victim's bounded answers are the
+# same code and memory whatever the victim's type.
 # kmod_hostile_fill: guest2 (yasmin-hostile, no yasmin.ko) keeps its control
 # ring to guest1 full of messages guest1 must answer (ACCEPTs for unknown
 # ids, CONNECTs to unbound ports) and never reads guest1's ring. Guest1's

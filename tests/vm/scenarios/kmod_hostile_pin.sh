@@ -1,4 +1,6 @@
 # guests: 3
+# pvh: no. The victim only grants here (the attacker maps and keeps its
+# pages); granting and lingering are the same for PV and PVH victims.
 # kmod_hostile_pin: guest2 (yasmin-hostile, no yasmin.ko) accepts every
 # connection guest1 makes to it, takes all the pages offered, and never
 # unmaps them, not even after guest1 closes. Those pages stay granted in

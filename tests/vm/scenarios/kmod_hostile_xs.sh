@@ -1,4 +1,6 @@
 # guests: 3
+# pvh: no. Its subject is XenStore keys, which the victim's type does not
+# reach.
 # kmod_hostile_xs: guest2 (yasmin-hostile, no yasmin.ko) writes garbage into
 # every key of both directories of its pair with guest1 (non-numbers, huge
 # numbers, zero, 4 KiB and binary values, unknown and nested keys), removes

@@ -1,3 +1,5 @@
+# pvh: no. Its subject is a pair XenStore has no rendezvous for: connect
+# fails before any page is granted or mapped, whatever the guests' type.
 # kmod_nosetup: without 'yasmin-xs setup' for a pair, connect fails fast
 # with a clear errno and a log line that names the missing step.
 step "remove guest2's rendezvous"

@@ -1,3 +1,5 @@
+# pvh: no. Its subject is dom0's yasmin-xs and the XenStore tree it writes,
+# which the guests' type does not reach.
 # kmod_xs: dom0's yasmin-xs builds the rendezvous tree the module expects:
 # every ordered pair, ACLs naming exactly the two endpoints, idempotent
 # re-runs that keep what a pair wrote, teardown of one domain, and clear

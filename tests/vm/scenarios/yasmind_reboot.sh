@@ -1,5 +1,8 @@
 # setup: yasmind
 # policy: group all g1 g2
+# pvh: no. Its subject is yasmind following a new domid; on PVH the new
+# domid path runs in yasmind_saverestore (xl restore) and kmod_peer_death
+# (xl destroy mid-transfer, then a recreated peer).
 # yasmind_reboot: g2 is rebooted the way a toolstack does it (xl destroy,
 # xl create: a new domid) while g1 streams to it by IP under the shim.
 # Nobody touches anything: g1's open socket is reset within 2 s of the

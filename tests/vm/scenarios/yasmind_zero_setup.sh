@@ -1,6 +1,8 @@
 # setup: yasmind
 # policy: default none
 # policy: group all g1 g2
+# pvh: no. Its subject is yasmind and yasmin-mapd writing the rendezvous
+# and maps in XenStore, which the guests' type does not reach.
 # yasmind_zero_setup: dom0 runs yasmind before any guest exists and the
 # guests run yasmin-mapd; nobody writes a map or runs yasmin-xs. The pair's
 # rendezvous and both maps appear with the right ACLs, each guest's

@@ -1,11 +1,14 @@
 # shellcheck shell=bash
 # Image building for the emulated Xen host. Sourced by tests/vm/run.
 #
-# Every initramfs is two gzip'd cpio archives back to back (the kernel
-# unpacks each in turn):
+# Every initramfs is gzip'd cpio archives back to back (the kernel unpacks
+# each in turn):
 #   base     busybox, Xen tools, kernel modules, Debian programs and every
 #            library ldd finds for them. Slow to make, so it is cached under
 #            $CACHE/img/<key>, the key being a hash of every input.
+#   extra    (guests, when scenarios name packages beyond the default ones)
+#            those packages, cached under $CACHE/img/extra-<key>; the same
+#            layer serves every kernel line.
 #   overlay  the project's own files (yasmin.ko, tools, shim, init scripts,
 #            scenarios). Rebuilt on every run: it takes a second.
 
@@ -34,9 +37,26 @@ die() { echo "vm: $*" >&2; exit 2; }
 
 # debian_version PKG: the newest version of PKG that a Debian archive
 # offers (not what the host has installed, which may come from elsewhere).
+# From DEBIAN_VERSION when debian_versions filled it in.
+declare -A DEBIAN_VERSION
 debian_version() {
+	if [ -n "${DEBIAN_VERSION[$1]+set}" ]; then
+		echo "${DEBIAN_VERSION[$1]}"
+		return
+	fi
 	apt-cache madison "$1" 2>/dev/null |
 		awk -F'|' '$3 ~ /Packages/ { gsub(/ /, "", $2); print $2; exit }'
+}
+
+# debian_versions PKG...: look up every PKG's debian_version at once (one
+# apt-cache run takes a second) for the cache keys computed in subshells.
+debian_versions() {
+	local p v
+	for p in "$@"; do DEBIAN_VERSION[$p]=; done
+	while read -r p v; do
+		[ -n "${DEBIAN_VERSION[$p]}" ] || DEBIAN_VERSION[$p]=$v
+	done < <(apt-cache madison "$@" 2>/dev/null |
+		awk -F'|' '$3 ~ /Packages/ { gsub(/ /, "", $1); gsub(/ /, "", $2); print $1, $2 }')
 }
 
 # fetch_deb PKG [VERSION]: download PKG's .deb (VERSION, or the candidate)
@@ -254,7 +274,9 @@ prepare_inputs() {
 # build_bases: make (or reuse) the cached base images. Sets IMG.
 build_bases() {
 	local key pkgs p
-	pkgs="$GUEST_PKGS_DEFAULT $EXTRA_PKGS"
+	pkgs=$GUEST_PKGS_DEFAULT
+	# shellcheck disable=SC2086 # a list of package names
+	debian_versions $pkgs
 	key=$( {
 		echo "$KVER" "$KPKG" "$XPKG" "$pkgs" "$DOM0_MODS" "$GUEST_MODS" "$GUEST_ONDEMAND_MODS" "$XEN_BINS"
 		dpkg-query -W busybox-static xen-utils-4.17 libc6 $pkgs 2>/dev/null
@@ -294,4 +316,37 @@ build_bases() {
 	cp "$VMLINUZ" "$IMG/vmlinuz"
 	rm -rf "$IMG/dom0" "$IMG/guest"
 	touch "$IMG/done"
+}
+
+# build_extra: the packages scenarios name beyond the default ones ("# pkgs:"
+# lines, --pkg), as one more cpio layer over a line's base image. They need
+# nothing from the kernel, so one layer, cached by their versions, serves
+# every line, and a line's base image is the same with or without them.
+# Sets EXTRA_CPIO, empty when there are none.
+build_extra() {
+	local key p dir
+	EXTRA_CPIO=
+	# shellcheck disable=SC2086 # a list of package names
+	set -- $EXTRA_PKGS
+	[ $# -gt 0 ] || return 0
+	debian_versions "$@"
+	key=$( {
+		echo "$@"
+		dpkg-query -W "$@" 2>/dev/null
+		for p in "$@"; do echo "$p $(debian_version "$p")"; done
+		cat "$HARNESS/lib/images.sh"
+	} | sha256sum | cut -c1-16)
+	dir=$CACHE/img/extra-$key
+	EXTRA_CPIO=$dir/guest-extra.cpio.gz
+	if [ -f "$dir/done" ]; then
+		echo "vm: reusing cached package layer $dir ($*)"
+		return
+	fi
+	echo "vm: building the package layer ($*) into $dir (cached for later runs)"
+	rm -rf "$dir"
+	mkdir -p "$dir/root"
+	for p in "$@"; do copy_pkg "$dir/root" "$p"; done
+	mkcpio "$dir/root" "$EXTRA_CPIO"
+	rm -rf "$dir/root"
+	touch "$dir/done"
 }

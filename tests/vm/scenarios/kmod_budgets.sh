@@ -1,3 +1,6 @@
+# pvh: no. Its subject is counting against module parameters and refusing
+# past them, before anything is granted or mapped: the same code on PV and
+# PVH.
 # kmod_budgets: the resource caps a user or a peer runs into. max_grants
 # bounds what all sockets may grant and max_peer_grants what they may grant
 # one peer (connect fails with ENOBUFS and the log says why); max_peer_maps

@@ -1,4 +1,7 @@
 # guests: 3
+# pvh: no. Bad refs fail in Xen's grant-map hypercall and yasmin.ko's
+# error path is the same whatever the victim's type; a PVH victim's grant
+# maps are exercised by kmod_hostile_corrupt and every vm-pvh scenario.
 # kmod_hostile_bogus: guest2 (yasmin-hostile, no yasmin.ko) sends guest1
 # every malformed CONNECT and message of tests/prog/hostile.h: ring orders
 # above 9, refs out of its grant table or granted to dom0, repeated refs,

@@ -1,3 +1,6 @@
+# pvh: no. Its subject is when the socket layer wakes a poller or an
+# epoll waiter after EAGAIN, which the guest's type does not reach (PVH's
+# event delivery carries every vm-pvh scenario's wakeups).
 # kmod_nbio: non-blocking sockets driven the way event loops drive them
 # (edge- and level-triggered epoll, poll, sendfile, splice, short writes,
 # nginx-style loops that stop at a short read or write,

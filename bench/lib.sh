@@ -5,7 +5,10 @@
 # compared side by side under the same emulator load.
 #
 # raw.csv columns: path,metric,size,ring,streams,rep,value
-#   path    yasmin | netfront | unix | memcpy | shim-iperf3 | tcp-iperf3 | ...
+#   path    yasmin | yasmin-zc | netfront | unix | unix-2cpu | memcpy |
+#           memcpy-2cpu | shim-iperf3 | tcp-iperf3 | ...
+#           (unix and memcpy run in guest1, one vCPU; the -2cpu ones in
+#           guest3, two vCPUs, when the run has one: bench/run boots it)
 #   metric  lat_us | bw_MBps | conn_per_s
 # A measurement that fails is recorded as NA, never dropped silently.
 
@@ -21,6 +24,10 @@ bench_begin() {
 	g2 "yasmin-bench serve vsock 0 $VPORT > /tmp/serve-vsock.log 2>&1 &"
 	g2 "yasmin-bench serve inet 0 $IPORT > /tmp/serve-inet.log 2>&1 &"
 	g1 "yasmin-bench serve unix $USOCK 0 > /tmp/serve-unix.log 2>&1 &"
+	if has_2cpu; then
+		guest 3 "yasmin-bench serve unix $USOCK 0 > /tmp/serve-unix.log 2>&1 &"
+		echo "guest3 has $(guest 3 'grep -c ^processor /proc/cpuinfo') vCPUs"
+	fi
 	step "write the shim's map file in every guest"
 	each_guest "mkdir -p /etc/yasmin && printf '%s %s g1\n%s %s g2\n' \
 		$G1_IP $G1_DOMID $G2_IP $G2_DOMID > /etc/yasmin/hosts"
@@ -35,21 +42,26 @@ record() {
 	echo "  $1 $2 size=$3 ring=$4 streams=$5 rep=$6: ${v:-NA}"
 }
 
-# client PATH ARGS...: run yasmin-bench's client in g1 over PATH.
+# has_2cpu: the run has guest3, the one with two vCPUs.
+has_2cpu() { [ "${NGUESTS:-2}" -ge 3 ]; }
+
+# client PATH ARGS...: run yasmin-bench's client over PATH, in g1 (g3 for
+# unix-2cpu; nothing, so NA, when there is no g3).
 client() {
-	_p=$1
+	_p=$1 _g=1
 	shift
 	case $_p in
 	yasmin) _a="vsock $G2_CID $VPORT" ;;
 	yasmin-zc) _a="vsock $G2_CID $VPORT" ;;
 	netfront) _a="inet $G2_IP $IPORT" ;;
 	unix) _a="unix $USOCK 0" ;;
+	unix-2cpu) _a="unix $USOCK 0" _g=3; has_2cpu || return 0 ;;
 	esac
 	_m=$1
 	shift
 	# the same client, sending with MSG_ZEROCOPY
 	[ "$_p" = yasmin-zc ] && [ "$_m" = bw ] && _m=bwzc
-	guest 1 -t $((SECS * 4 + 60)) "yasmin-bench $_m $_a $*" 2>&1 || true
+	guest "$_g" -t $((SECS * 4 + 60)) "yasmin-bench $_m $_a $*" 2>&1 || true
 }
 
 bench_lat() { # SIZE REP PATHS...
@@ -69,9 +81,20 @@ bench_bw() { # SIZE RING STREAMS REP PATHS...
 	done
 }
 
-bench_memcpy() { # SIZE REP
-	record memcpy bw_MBps "$1" 0 1 "$2" \
-		"$(g1 "yasmin-bench memcpy $1 $SECS" 2>&1 || true)"
+# memcpy_run PATH SIZE SECS: yasmin-bench memcpy in PATH's guest.
+memcpy_run() {
+	case $1 in
+	memcpy-2cpu) has_2cpu && guest 3 "yasmin-bench memcpy $2 $3" 2>&1 ;;
+	*) g1 "yasmin-bench memcpy $2 $3" 2>&1 ;;
+	esac
+}
+
+bench_memcpy() { # SIZE REP [PATH...] (memcpy, memcpy-2cpu; default memcpy)
+	_s=$1 _r=$2
+	shift 2
+	for p in ${*:-memcpy}; do
+		record "$p" bw_MBps "$_s" 0 1 "$_r" "$(memcpy_run "$p" "$_s" "$SECS" || true)"
+	done
 }
 
 bench_conn() { # REP PATHS...
@@ -110,7 +133,7 @@ cpu_now() {
 
 # bench_cpugb SIZE REP PATHS...: CPU-seconds per GB moved, all domains
 # together (Xen's accounting, xl list), while PATH moves SIZE-byte messages
-# for SECS * 2 seconds (memcpy: copies SIZE bytes in g1). Rows
+# for SECS * 2 seconds (memcpy, memcpy-2cpu: copies SIZE bytes in g1, g3). Rows
 # PATH,cpu_s_per_GB; the run's own throughput is recorded as
 # PATH,cpu_run_MBps beside it.
 bench_cpugb() {
@@ -118,8 +141,8 @@ bench_cpugb() {
 	shift 2
 	for p in "$@"; do
 		_c0=$(cpu_now)
-		if [ "$p" = memcpy ]; then
-			_o=$(g1 "yasmin-bench memcpy $_s $((SECS * 2))" 2>&1 || true)
+		if [ "${p%-2cpu}" = memcpy ]; then
+			_o=$(memcpy_run "$p" "$_s" $((SECS * 2)) || true)
 		else
 			_o=$(client "$p" bw "$_s" $((SECS * 2)))
 		fi
@@ -130,6 +153,27 @@ bench_cpugb() {
 		record "$p" cpu_s_per_GB "$_s" 0 1 "$_r" "cpu_s_per_GB=${_v:-NA}"
 		record "$p" cpu_run_MBps "$_s" 0 1 "$_r" "$_o"
 		echo "$_o" | grep '^zerocopied=' | sed "s/^/  $p: /"
+	done
+}
+
+# bench_vsock_perf SIZE REP: Linux 6.12's own vsock_perf (tools/testing/
+# vsock), a measuring tool that is not the project's: guest2 receives,
+# guest1 sends 1 GiB in SIZE-byte writes, copied (path vsock_perf) and with
+# --zerocopy (vsock_perf-zc); the receiver's rate, in MB/s.
+bench_vsock_perf() {
+	for p in vsock_perf vsock_perf-zc; do
+		_z=
+		[ "$p" = vsock_perf-zc ] && _z=--zerocopy
+		g2 "rm -f /tmp/vperf-r.log; vsock_perf-6.12 --port 6002 --buf-size $1 > /tmp/vperf-r.log 2>&1 &"
+		# its last line before listen(); a moment more for listen itself
+		g2 "i=0; until grep -q '^SO_RCVLOWAT' /tmp/vperf-r.log || [ \$i -ge 300 ]; do i=\$((i + 1)); sleep 0.1; done; sleep 0.5"
+		guest 1 -t 300 "vsock_perf-6.12 --sender $G2_CID --port 6002 --bytes 1G --buf-size $1 $_z > /tmp/vperf-s.log 2>&1" ||
+			g1 'tail -n 3 /tmp/vperf-s.log'
+		_v=$(g2 "i=0; until grep -q '^rx performance' /tmp/vperf-r.log || [ \$i -ge 300 ]; do i=\$((i + 1)); sleep 0.1; done
+			sed -n 's/^rx performance: \([0-9.]*\) Gbits.*/\1/p' /tmp/vperf-r.log")
+		g2 'killall vsock_perf-6.12 2>/dev/null; true'
+		record "$p" bw_MBps "$1" 0 1 "$2" \
+			"bw=$(awk -v g="$_v" 'BEGIN { if (g != "") printf "%.1f", g * 1000 / 8 }')"
 	done
 }
 

@@ -166,11 +166,11 @@ bench_vsock_perf() {
 		[ "$p" = vsock_perf-zc ] && _z=--zerocopy
 		g2 "rm -f /tmp/vperf-r.log; vsock_perf-6.12 --port 6002 --buf-size $1 > /tmp/vperf-r.log 2>&1 &"
 		# its last line before listen(); a moment more for listen itself
-		g2 "i=0; until grep -q '^SO_RCVLOWAT' /tmp/vperf-r.log || [ \$i -ge 300 ]; do i=\$((i + 1)); sleep 0.1; done; sleep 0.5"
+		wait_log_soft 2 /tmp/vperf-r.log '^SO_RCVLOWAT' && sleep 0.5
 		guest 1 -t 300 "vsock_perf-6.12 --sender $G2_CID --port 6002 --bytes 1G --buf-size $1 $_z > /tmp/vperf-s.log 2>&1" ||
 			g1 'tail -n 3 /tmp/vperf-s.log'
-		_v=$(g2 "i=0; until grep -q '^rx performance' /tmp/vperf-r.log || [ \$i -ge 300 ]; do i=\$((i + 1)); sleep 0.1; done
-			sed -n 's/^rx performance: \([0-9.]*\) Gbits.*/\1/p' /tmp/vperf-r.log")
+		wait_log_soft 2 /tmp/vperf-r.log '^rx performance' || true
+		_v=$(g2 "sed -n 's/^rx performance: \([0-9.]*\) Gbits.*/\1/p' /tmp/vperf-r.log")
 		g2 'killall vsock_perf-6.12 2>/dev/null; true'
 		record "$p" bw_MBps "$1" 0 1 "$2" \
 			"bw=$(awk -v g="$_v" 'BEGIN { if (g != "") printf "%.1f", g * 1000 / 8 }')"

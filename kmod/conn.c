@@ -170,6 +170,39 @@ static void yasmin_conn_reset(struct yasmin_conn *c, int err)
 	yasmin_wake(sk);
 }
 
+/*
+ * yasmin_conn_let_go_if_done() - an acceptor whose peer has shut both
+ * directions, and whose reader has taken every byte, unmaps the channel
+ * now rather than at its own close: nothing can ever move on it again,
+ * and while we map it the connector's pages linger (a connector that
+ * closed counts them against max_peer_lingering and refuses new
+ * connections past it). Without this, a server that is slow to close
+ * (busy, or keeping a socket in CLOSE_WAIT) makes its clients' connects
+ * fail with ENOBUFS. Reads then see end of file, writes EPIPE, as before.
+ * Requires: sk_lock held.
+ */
+void yasmin_conn_let_go_if_done(struct yasmin_conn *c)
+{
+	struct vsock_sock *vsk = c->vsk;
+
+	sock_owned_by_me(sk_vsock(vsk));
+	if (c->state != YASMIN_CONN_CONNECTED || c->chan.connector ||
+	    c->broken || !c->chan.up ||
+	    (vsk->peer_shutdown & SHUTDOWN_MASK) != SHUTDOWN_MASK ||
+	    yasmin_chan_has_data(c))
+		return;
+	yasmin_conn_detach(c);
+	yasmin_chan_uninit(c);
+	/* As after a goodbye: our close will send nothing more. */
+	c->state = yasmin_conn_next(c->state, YASMIN_EV_CLOSE);
+	sock_set_flag(sk_vsock(vsk), SOCK_DONE);
+	/*
+	 * Unmapped first, then said: the connector frees its lingering
+	 * pages when our goodbye comes (yasmin_conn_rx()).
+	 */
+	yasmin_conn_send(c, YASMIN_MSG_SHUTDOWN, YASMIN_SHUT_MASK);
+}
+
 /* A message waiting in a connection's inbox. */
 struct yasmin_rxmsg {
 	struct list_head node;
@@ -865,6 +898,7 @@ static void yasmin_conn_rx_locked(struct yasmin_conn *c,
 	}
 	case YASMIN_EV_SHUTDOWN:
 		vsk->peer_shutdown |= m->flags;
+		yasmin_conn_let_go_if_done(c);
 		sk->sk_state_change(sk);
 		yasmin_wake(sk);
 		break;

@@ -79,7 +79,13 @@ static ssize_t yasmin_stream_enqueue(struct vsock_sock *vsk,
 static ssize_t yasmin_stream_dequeue(struct vsock_sock *vsk,
 				     struct msghdr *msg, size_t len, int flags)
 {
-	return yasmin_chan_dequeue(yasmin_conn(vsk), msg, len, flags);
+	struct yasmin_conn *c = yasmin_conn(vsk);
+	ssize_t got = yasmin_chan_dequeue(c, msg, len, flags);
+
+	/* The last bytes of a connection the peer is done with. */
+	if (got > 0 && !(flags & MSG_PEEK))
+		yasmin_conn_let_go_if_done(c);
+	return got;
 }
 
 static bool yasmin_seqpacket_allow(u32 remote_cid)
@@ -107,7 +113,12 @@ static int yasmin_seqpacket_enqueue(struct vsock_sock *vsk,
 static ssize_t yasmin_seqpacket_dequeue(struct vsock_sock *vsk,
 					struct msghdr *msg, int flags)
 {
-	return yasmin_chan_dequeue_msg(yasmin_conn(vsk), msg, flags);
+	struct yasmin_conn *c = yasmin_conn(vsk);
+	ssize_t got = yasmin_chan_dequeue_msg(c, msg, flags);
+
+	if (got >= 0 && !(flags & MSG_PEEK))
+		yasmin_conn_let_go_if_done(c);
+	return got;
 }
 
 static int yasmin_notify_poll_in(struct vsock_sock *vsk, size_t target,

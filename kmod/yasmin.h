@@ -435,6 +435,7 @@ int yasmin_conn_shutdown(struct vsock_sock *vsk, int mode);
 int yasmin_conn_cancel(struct vsock_sock *vsk);
 void yasmin_conn_broken(struct yasmin_conn *c, const char *why);
 void yasmin_conn_zc_kick(struct yasmin_conn *c);
+void yasmin_conn_let_go_if_done(struct yasmin_conn *c);
 bool yasmin_conn_write_closed(struct yasmin_conn *c);
 void yasmin_conn_rx(struct yasmin_peer *peer,
 		    const struct yasmin_ctrl_msg *msg);

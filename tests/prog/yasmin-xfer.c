@@ -2,7 +2,7 @@
 /*
  * yasmin-xfer: move bytes over a stream socket and verify every one.
  *
- *   yasmin-xfer -s [-p PORT] [-f vsock|inet] [-1] [-B RING] [-q]
+ *   yasmin-xfer -s [-p PORT] [-f vsock|inet] [-1] [-B RING] [-q] [-H SECONDS]
  *   yasmin-xfer -c CID|IP [-p PORT] -n SIZE [-r] [-d] [-P CONNS] [-q] [-z]
  *               [-B RING] [-f vsock|inet] [-t SECONDS] [-w WRITE]
  *               [-T CONNECT_SECONDS] [-R BYTES_PER_SECOND]
@@ -81,6 +81,7 @@ static struct in_addr ip;		/* -c, inet */
 static uint64_t ring;
 static uint64_t corrupt_at = UINT64_MAX;	/* --corrupt-at: test the test */
 static double timeout_s = 600;
+static double hold_s;			/* -H: server holds each closed connection */
 static double stall_s = 120;		/* -S: see set_stall_timeout() */
 static size_t write_size = CHUNK;		/* -w: bytes per send() */
 static uint64_t pace_bps;		/* -R: send at most this many bytes/s */
@@ -631,6 +632,9 @@ static void *serve_one(void *arg)
 				break;
 		}
 	}
+	/* -H: a server slow to close, its socket in CLOSE_WAIT meanwhile. */
+	if (hold_s > 0)
+		usleep((useconds_t)(hold_s * 1e6));
 out:
 	close(sv->fd);
 	return NULL;
@@ -888,7 +892,7 @@ static void usage(const char *why)
 	if (why)
 		fprintf(stderr, "yasmin-xfer: %s\n", why);
 	fprintf(stderr,
-		"usage: yasmin-xfer -s [-p PORT] [-f vsock|inet] [-1] [-B RING] [-q]\n"
+		"usage: yasmin-xfer -s [-p PORT] [-f vsock|inet] [-1] [-B RING] [-q] [-H SECONDS]\n"
 		"       yasmin-xfer -c CID|IP [-p PORT] -n SIZE [-r] [-d] [-P CONNS] [-q] [-z]\n"
 		"                   [-B RING] [-f vsock|inet] [-t SECONDS]\n"
 		"                   [-T CONNECT_SECONDS] [-S STALL_SECONDS] [-w WRITE]\n"
@@ -898,6 +902,7 @@ static void usage(const char *why)
 		"    each buffer is overwritten as soon as its completion arrives.\n"
 		"-Z: as -z, but close right after the last send, completions or not\n"
 		"    (the server's log says whether every byte arrived).\n"
+		"-H: the server keeps each connection open SECONDS after the client closed.\n"
 		"SIZE, RING, WRITE and -R take K, M or G. Exit: 0 verified, 1 bad data,\n"
 		"2 usage, 3 socket/option/connect error, 4 reset or early EOF.\n");
 	exit(EXIT_USAGE);
@@ -920,7 +925,7 @@ int main(int argc, char **argv)
 	double t0, secs;
 	long v;
 
-	while ((opt = getopt_long(argc, argv, "sc:p:n:rdP:B:f:t:T:S:w:R:qzZ1h",
+	while ((opt = getopt_long(argc, argv, "sc:p:n:rdP:B:f:t:T:S:H:w:R:qzZ1h",
 				  longopts, NULL)) != -1) {
 		switch (opt) {
 		case 's': srv = 1; break;
@@ -955,6 +960,11 @@ int main(int argc, char **argv)
 			break;
 		case 't': timeout_s = atof(optarg); break;
 		case 'T': connect_timeout_s = atof(optarg); break;
+		case 'H':
+			hold_s = atof(optarg);
+			if (hold_s < 0 || hold_s > 3600)
+				usage("hold seconds must be 0..3600");
+			break;
 		case 'S':
 			stall_s = atof(optarg);
 			if (!(stall_s >= 1 && stall_s <= 86400))

@@ -73,7 +73,18 @@ poll_stop() {
 	guest "$1" "
 cs() { echo \$((\${1%.*} * 100 + 1\$(echo \${1#*.} | cut -c1-2) - 100)); }
 if [ '$2' = server ]; then
-	kill -USR1 \$(cat /tmp/churn-s.pid); sleep 0.3
+	# A fresh SERVER line once it has closed every connection (a busy
+	# server answers late: an old line carries an old last-close).
+	i=0
+	while :; do
+		n0=\$(grep -c '^SERVER ' /tmp/churn-s.log)
+		kill -USR1 \$(cat /tmp/churn-s.pid)
+		j=0
+		while [ \$(grep -c '^SERVER ' /tmp/churn-s.log) -le \$n0 ] && [ \$j -lt 100 ]; do sleep 0.05; j=\$((j + 1)); done
+		grep '^SERVER ' /tmp/churn-s.log | tail -n 1 | grep -q ' open=0 ' && break
+		i=\$((i + 1)); [ \$i -lt 50 ] || break
+		sleep 0.2
+	done
 	u=\$(sed -n 's/^SERVER .*last-close=\([0-9.]*\).*/\1/p' /tmp/churn-s.log | tail -n 1)
 else
 	u=\$(sed -n 's/^closed .* at uptime=\([0-9.]*\).*/\1/p' ${2#client } | tail -n 1)

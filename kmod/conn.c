@@ -91,14 +91,16 @@ static void yasmin_conn_reply_reset(struct yasmin_peer *peer,
 
 /*
  * Called where the core asks whether it may write: on a reset connection
- * whose error has been reported, turn further writes into EPIPE.
- * Returns true when the connection was reset. Requires: sk_lock held.
+ * whose error has been reported, or one let go, turn further writes into
+ * EPIPE (and poll says writable, so a writer polling only for POLLOUT
+ * finds out). Returns true when the connection was reset or let go.
+ * Requires: sk_lock held.
  */
 bool yasmin_conn_write_closed(struct yasmin_conn *c)
 {
 	struct sock *sk = sk_vsock(c->vsk);
 
-	if (!c->was_reset)
+	if (!c->was_reset && !c->let_go)
 		return false;
 	if (!sk->sk_err)
 		c->vsk->peer_shutdown |= RCV_SHUTDOWN;
@@ -179,6 +181,8 @@ static void yasmin_conn_reset(struct yasmin_conn *c, int err)
  * connections past it). Without this, a server that is slow to close
  * (busy, or keeping a socket in CLOSE_WAIT) makes its clients' connects
  * fail with ENOBUFS. Reads then see end of file, writes EPIPE, as before.
+ * A RESET the peer sends later finds no connection and is dropped: the
+ * reader, who took every byte, sees end of file, not ECONNRESET.
  * Requires: sk_lock held.
  */
 void yasmin_conn_let_go_if_done(struct yasmin_conn *c)
@@ -188,9 +192,12 @@ void yasmin_conn_let_go_if_done(struct yasmin_conn *c)
 	sock_owned_by_me(sk_vsock(vsk));
 	if (c->state != YASMIN_CONN_CONNECTED || c->chan.connector ||
 	    c->broken || !c->chan.up ||
-	    (vsk->peer_shutdown & SHUTDOWN_MASK) != SHUTDOWN_MASK ||
-	    yasmin_chan_has_data(c))
+	    (vsk->peer_shutdown & SHUTDOWN_MASK) != SHUTDOWN_MASK)
 		return;
+	/* A bad index breaks the connection: that teardown sends RESET. */
+	if (yasmin_chan_has_data(c) || c->broken)
+		return;
+	c->let_go = true;
 	yasmin_conn_detach(c);
 	yasmin_chan_uninit(c);
 	/* As after a goodbye: our close will send nothing more. */
@@ -600,6 +607,7 @@ int yasmin_conn_connect(struct vsock_sock *vsk)
 		c->shut_sent = 0;
 		c->connect_unsent = false;
 		c->was_reset = false;
+		c->let_go = false;
 	}
 
 	order = yasmin_conn_order(vsk);

@@ -83,7 +83,7 @@ static ssize_t yasmin_stream_dequeue(struct vsock_sock *vsk,
 	ssize_t got = yasmin_chan_dequeue(c, msg, len, flags);
 
 	/* The last bytes of a connection the peer is done with. */
-	if (got > 0 && !(flags & MSG_PEEK))
+	if (!(flags & MSG_PEEK))
 		yasmin_conn_let_go_if_done(c);
 	return got;
 }
@@ -116,7 +116,8 @@ static ssize_t yasmin_seqpacket_dequeue(struct vsock_sock *vsk,
 	struct yasmin_conn *c = yasmin_conn(vsk);
 	ssize_t got = yasmin_chan_dequeue_msg(c, msg, flags);
 
-	if (got >= 0 && !(flags & MSG_PEEK))
+	/* Even after EFAULT: the message was dropped all the same. */
+	if (!(flags & MSG_PEEK))
 		yasmin_conn_let_go_if_done(c);
 	return got;
 }
@@ -133,7 +134,7 @@ static int yasmin_notify_poll_out(struct vsock_sock *vsk, size_t target,
 {
 	struct yasmin_conn *c = yasmin_conn(vsk);
 
-	/* A reset connection is "writable": the write reports why not. */
+	/* A reset or let-go connection is "writable": the write says why not. */
 	*writable = yasmin_conn_write_closed(c) || yasmin_chan_want_space(c);
 	return 0;
 }

@@ -365,6 +365,7 @@ struct yasmin_conn {
 	u8 shut_sent;			/* YASMIN_SHUT_* we already sent */
 	bool connect_unsent;		/* CONNECT cancelled before it left */
 	bool was_reset;			/* reset while connected */
+	bool let_go;			/* channel let go: the peer is done */
 	unsigned int peer_maps;		/* charged to peer->maps (acceptor) */
 	bool broken;			/* the peer broke the channel */
 	bool rx_drained;		/* the last read took all there was */

@@ -90,7 +90,7 @@ copy_with_libs() {
 			[ -e "$root$lib" ] && continue
 			mkdir -p "$root$(dirname "$lib")"
 			cp -L "$lib" "$root$lib"
-		done
+		done || true	# a static program has no libraries to copy
 	done
 }
 

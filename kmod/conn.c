@@ -121,6 +121,17 @@ static void yasmin_conn_stop_connect_timer(struct vsock_sock *vsk)
 }
 
 /*
+ * Leave the peer's connection list and let go of the channel, moving the
+ * state on by @ev (RESET or CLOSE: CLOSED either way). Requires: sk_lock.
+ */
+static void yasmin_conn_drop_channel(struct yasmin_conn *c, int ev)
+{
+	yasmin_conn_detach(c);
+	yasmin_chan_uninit(c);
+	c->state = yasmin_conn_next(c->state, ev);
+}
+
+/*
  * The connection is over without a goodbye: free the channel now and
  * report @err to anyone blocked on the socket. Requires: sk_lock held.
  */
@@ -135,9 +146,7 @@ static void yasmin_conn_reset(struct yasmin_conn *c, int err)
 	/* A CONNECT still waiting must not go out after all. */
 	if (c->state == YASMIN_CONN_CONNECTING && c->peer)
 		yasmin_ctrl_cancel(c->peer, c->id);
-	yasmin_conn_detach(c);
-	yasmin_chan_uninit(c);
-	c->state = yasmin_conn_next(c->state, YASMIN_EV_RESET);
+	yasmin_conn_drop_channel(c, YASMIN_EV_RESET);
 	yasmin_stat_add(YASMIN_STAT_RESETS, 1);
 
 	if (sk->sk_state == TCP_SYN_SENT) {
@@ -191,17 +200,15 @@ void yasmin_conn_let_go_if_done(struct yasmin_conn *c)
 
 	sock_owned_by_me(sk_vsock(vsk));
 	if (c->state != YASMIN_CONN_CONNECTED || c->chan.connector ||
-	    c->broken || !c->chan.up ||
+	    !c->chan.up ||
 	    (vsk->peer_shutdown & SHUTDOWN_MASK) != SHUTDOWN_MASK)
 		return;
 	/* A bad index breaks the connection: that teardown sends RESET. */
 	if (yasmin_chan_has_data(c) || c->broken)
 		return;
 	c->let_go = true;
-	yasmin_conn_detach(c);
-	yasmin_chan_uninit(c);
 	/* As after a goodbye: our close will send nothing more. */
-	c->state = yasmin_conn_next(c->state, YASMIN_EV_CLOSE);
+	yasmin_conn_drop_channel(c, YASMIN_EV_CLOSE);
 	sock_set_flag(sk_vsock(vsk), SOCK_DONE);
 	/*
 	 * Unmapped first, then said: the connector frees its lingering

@@ -168,9 +168,6 @@ int yasmin_chan_init_connector(struct yasmin_conn *c, struct yasmin_peer *p,
 
 	ch->connector = true;
 	ch->order = order;
-	/* First: it may wait, and must not hold an event channel meanwhile. */
-	if (!yasmin_linger_room(peer))
-		return -ENOBUFS;
 	err = yasmin_evtchn_charge(ch, peer);
 	if (err)
 		return err;

@@ -584,6 +584,20 @@ static u32 yasmin_conn_listener_order(struct vsock_sock *vsk)
 }
 
 /* Requires: sk_lock held; sk_state is TCP_SYN_SENT. */
+/*
+ * How long a connect may wait for the peer to let go of the pages of our
+ * closed connections: the socket's connect timeout, as for its ACCEPT;
+ * a non-blocking connect only moments, as it must not sleep for long.
+ */
+static long yasmin_conn_room_wait(struct vsock_sock *vsk)
+{
+	struct socket *sock = sk_vsock(vsk)->sk_socket;
+
+	if (!sock || !sock->file || (sock->file->f_flags & O_NONBLOCK))
+		return HZ / 10;
+	return vsk->connect_timeout;
+}
+
 int yasmin_conn_connect(struct vsock_sock *vsk)
 {
 	struct yasmin_conn *c = yasmin_conn(vsk);
@@ -642,6 +656,9 @@ int yasmin_conn_connect(struct vsock_sock *vsk)
 		c->id = get_random_u32();
 	} while (!c->id);
 	c->chan.seqpacket = sk_vsock(vsk)->sk_type == SOCK_SEQPACKET;
+	/* Before the channel: it may wait, holding no event channel. */
+	if (!yasmin_linger_room(domid, yasmin_conn_room_wait(vsk)))
+		return -ENOBUFS;
 	err = yasmin_chan_init_connector(c, peer, order, &msg);
 	if (err)
 		return err;

@@ -168,21 +168,26 @@ unsigned int yasmin_linger_count(domid_t peer)
 /*
  * yasmin_linger_room() - may we give @peer a new connection? Not while it
  * keeps max_peer_lingering or more of the pages we let go mapped: it gets
- * nothing more until it lets go. An honest peer unmaps moments after a
- * close (our close is a reset), so what it let go is reaped first, and a
- * connect waits up to 100 ms for the rest. Process context (connect), no
- * lock held but the connecting socket's; a signal ends the wait.
+ * nothing more until it lets go. An honest peer unmaps once it has read
+ * the last bytes of a closed connection, which a busy one (many streams
+ * at once, its vCPUs shared) may take a while to do, so a connect waits
+ * for it up to @wait jiffies, its connect timeout: a peer that never lets
+ * go costs a connect what an unresponsive one does, then ENOBUFS. What it
+ * let go is reaped at every try. Process context (connect), no lock held
+ * but the connecting socket's; a signal ends the wait.
  */
-bool yasmin_linger_room(domid_t peer)
+bool yasmin_linger_room(domid_t peer, long wait)
 {
-	unsigned int lingering, tries = 0;
+	unsigned long deadline = jiffies + max(wait, 0L);
+	unsigned int lingering;
 
 	for (;;) {
 		yasmin_linger_reap_peer(peer);
 		lingering = yasmin_linger_count(peer);
 		if (lingering < yasmin_max_peer_lingering)
 			return true;
-		if (++tries > 5 || msleep_interruptible(20))
+		if (time_after_eq(jiffies, deadline) ||
+		    msleep_interruptible(20))
 			break;
 	}
 	yasmin_stat_add(YASMIN_STAT_REFUSED, 1);

@@ -122,7 +122,7 @@ void yasmin_linger_reap_all(void);
 void yasmin_linger_reap_peer(domid_t peer);
 bool yasmin_linger_holds(domid_t peer, u32 tag);
 unsigned int yasmin_linger_count(domid_t peer);
-bool yasmin_linger_room(domid_t peer);
+bool yasmin_linger_room(domid_t peer, long wait);
 void yasmin_linger_init(void);
 void yasmin_linger_uninit(void);
 

@@ -8,7 +8,7 @@
 step "guest2 serves; guest1 opens 64 connections of 16 MiB each"
 g2 'yasmin-xfer -s -p 5100 > /tmp/conns-s.log 2>&1 &'
 sleep 1
-out=$(g1 "yasmin-xfer -c $G2_CID -p 5100 -n 16M -P 64 -d") || { echo "$out"; g2 'tail /tmp/conns-s.log'; fail "64 parallel connections"; }
+out=$(g1 "yasmin-xfer -c $G2_CID -p 5100 -n 16M -P 64 -d") || { echo "$out"; g2 'tail /tmp/conns-s.log'; fail "64 parallel connections: $(echo "$out" | tail -n 1)"; }
 echo "$out"
 sleep 1
 assert_eq "$(g2 'grep -c "^OK" /tmp/conns-s.log')" 64 "connections verified by guest2"

@@ -156,6 +156,27 @@ bench_cpugb() {
 	done
 }
 
+# bench_gntcopy REP: the floor under zero-copy's receive path. guest2
+# shares 64 pages (the zero-copy window, 256 KiB) with guest1, and guest1
+# copies them with GNTTABOP_copy, 16 per call as yasmin.ko does, into its
+# own buffer for SECS * 2 seconds (yasmin-gntcopy verifies the bytes): no
+# ring, event, pinning on the sender or completion. Rows gntcopy,
+# cpu_s_per_GB and cpu_run_MBps at size 262144, as bench_cpugb's.
+bench_gntcopy() {
+	g2 "yasmin-gntcopy -s $G1_DOMID -n 64 > /tmp/gntcopy-s.log 2>&1 &"
+	wait_log_soft 2 /tmp/gntcopy-s.log '^refs ' || true
+	_refs=$(g2 'sed -n "s/^refs //p" /tmp/gntcopy-s.log')
+	_c0=$(cpu_now)
+	_o=$(g1 -t 120 "yasmin-gntcopy -c $G2_DOMID -t $((SECS * 2)) $_refs" 2>&1 || true)
+	_c1=$(cpu_now)
+	g2 'killall yasmin-gntcopy 2>/dev/null; true'
+	_b=$(echo "$_o" | sed -n 's/^bytes=\([0-9]*\) .*/\1/p')
+	_v=$(awk -v c0="$_c0" -v c1="$_c1" -v b="${_b:-0}" \
+		'BEGIN { if (b > 0) printf "%.3f", (c1 - c0) / (b / 1e9) }')
+	record gntcopy cpu_s_per_GB 262144 0 1 "$1" "cpu_s_per_GB=${_v:-NA}"
+	record gntcopy cpu_run_MBps 262144 0 1 "$1" "$(echo "$_o" | sed -n 's/.* \(MBps=[0-9.]*\)$/\1/p')"
+}
+
 # bench_vsock_perf SIZE REP: Linux 6.12's own vsock_perf (tools/testing/
 # vsock), a measuring tool that is not the project's: guest2 receives,
 # guest1 sends 1 GiB in SIZE-byte writes, copied (path vsock_perf) and with

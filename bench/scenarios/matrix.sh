@@ -24,6 +24,7 @@ while [ "$r" -le "$REPS" ]; do
 		bench_bw "$s" 0 1 "$r" yasmin-zc
 		bench_vsock_perf "$s" "$r"
 	done
+	bench_gntcopy "$r"
 	step "repetition $r: where the CPUs go while yasmin streams"
 	for n in 1 2 4; do
 		bench_cpu "$n" "$r"

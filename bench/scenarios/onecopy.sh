@@ -13,5 +13,6 @@ while [ "$r" -le "$REPS" ]; do
 		bench_cpugb "$s" "$r" yasmin yasmin-zc netfront unix unix-2cpu memcpy memcpy-2cpu
 		bench_vsock_perf "$s" "$r"
 	done
+	bench_gntcopy "$r"
 	r=$((r + 1))
 done

@@ -524,11 +524,9 @@ void yasmin_conn_release(struct vsock_sock *vsk)
 		if (!yasmin_ctrl_cancel(c->peer, c->id) && !c->connect_unsent)
 			type = YASMIN_MSG_RESET;
 	}
-	yasmin_conn_detach(c);
-	yasmin_chan_uninit(c);
+	yasmin_conn_drop_channel(c, YASMIN_EV_CLOSE);
 	if (type != YASMIN_MSG_NONE)
 		yasmin_conn_send(c, type, flags);
-	c->state = yasmin_conn_next(c->state, YASMIN_EV_CLOSE);
 	sk->sk_state = TCP_CLOSE;
 	vsock_remove_sock(vsk);
 }

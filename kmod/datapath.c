@@ -514,10 +514,25 @@ ssize_t yasmin_chan_dequeue_msg(struct yasmin_conn *c, struct msghdr *msg,
  */
 bool yasmin_chan_busy_poll(struct yasmin_conn *c, bool want_data)
 {
+	struct yasmin_chan *ch = &c->chan;
 	u64 end;
 
-	if (!yasmin_busy_poll_us || !c->chan.up)
+	if (!yasmin_busy_poll_us || !ch->up)
 		return false;
+	/*
+	 * has_data() and has_space() asked for an event already, for callers
+	 * that never block (they get EAGAIN and wait in poll). A caller that
+	 * polls first takes the request back: an answer that lands while it
+	 * polls then costs the peer no notify and us no interrupt, each as
+	 * dear as a round trip under emulation. want_data() or want_space()
+	 * asks again before it sleeps. A hint: the peer may have read the
+	 * flag already and send its event all the same, which is harmless, so
+	 * no barrier orders this store.
+	 */
+	if (want_data)
+		WRITE_ONCE(ch->rx_cons->want_data, YASMIN_NOTIFY_OFF);
+	else
+		WRITE_ONCE(ch->tx_prod->want_space, YASMIN_NOTIFY_OFF);
 	end = local_clock() + (u64)yasmin_busy_poll_us * NSEC_PER_USEC;
 	do {
 		if (want_data ? yasmin_chan_readable(c, 1) :

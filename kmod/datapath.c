@@ -528,21 +528,20 @@ bool yasmin_chan_busy_poll(struct yasmin_conn *c, bool want_data)
 	 * asks again before it sleeps. A hint: the peer may have read the
 	 * flag already and send its event all the same, which is harmless, so
 	 * no barrier orders this store. The request may have been another
-	 * waiter's too (an epoll watcher, a second thread): one that finds
-	 * what it polled for wakes the socket's waiters itself, as the event
-	 * would have.
+	 * waiter's too (an epoll watcher, a second thread), so the callers
+	 * wake the socket's waiters whenever this or the request after it
+	 * finds what they wait for, as the event would have. A zero-copy
+	 * sender's request also stands for its completions: it stays.
 	 */
 	if (want_data)
 		WRITE_ONCE(ch->rx_cons->want_data, YASMIN_NOTIFY_OFF);
-	else
+	else if (!READ_ONCE(ch->tx_zc_inflight))
 		WRITE_ONCE(ch->tx_prod->want_space, YASMIN_NOTIFY_OFF);
 	end = local_clock() + (u64)yasmin_busy_poll_us * NSEC_PER_USEC;
 	do {
 		if (want_data ? yasmin_chan_readable(c, 1) :
-				yasmin_chan_has_space(c) > 0) {
-			yasmin_wake(sk_vsock(c->vsk));
+				yasmin_chan_has_space(c) > 0)
 			return true;
-		}
 		if (need_resched() || signal_pending(current) || !c->chan.up)
 			break;
 		cpu_relax();

@@ -156,8 +156,15 @@ static int yasmin_notify_recv_pre_block(struct vsock_sock *vsk, size_t target,
 {
 	struct yasmin_conn *c = yasmin_conn(vsk);
 
-	if (yasmin_chan_busy_poll(c, true) || yasmin_chan_want_data(c, 1))
+	if (yasmin_chan_busy_poll(c, true) || yasmin_chan_want_data(c, 1)) {
+		/*
+		 * The busy-poll took back the event request, which may have
+		 * been another waiter's: wake them all, as the event would
+		 * have (we are one of them, and so stay runnable).
+		 */
+		yasmin_wake(sk_vsock(vsk));
 		__set_current_state(TASK_RUNNING);
+	}
 	return 0;
 }
 
@@ -211,7 +218,9 @@ static int yasmin_notify_send_init(struct vsock_sock *vsk,
 
 /*
  * The writer sleeps in wait_woken(); if room appeared before our
- * want_space flag was visible, mark it woken so it does not sleep.
+ * want_space flag was visible, mark it woken so it does not sleep. The
+ * same wake reaches any other waiter whose request the busy-poll took
+ * back.
  */
 static int yasmin_notify_send_pre_block(struct vsock_sock *vsk,
 					struct vsock_transport_send_notify_data *d)

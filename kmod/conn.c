@@ -581,7 +581,6 @@ static u32 yasmin_conn_listener_order(struct vsock_sock *vsk)
 						     YASMIN_RING_ORDER_MAX;
 }
 
-/* Requires: sk_lock held; sk_state is TCP_SYN_SENT. */
 /*
  * How long a connect may wait for the peer to let go of the pages of our
  * closed connections: the socket's connect timeout, as for its ACCEPT;
@@ -596,6 +595,7 @@ static long yasmin_conn_room_wait(struct vsock_sock *vsk)
 	return vsk->connect_timeout;
 }
 
+/* Requires: sk_lock held; sk_state is TCP_SYN_SENT. */
 int yasmin_conn_connect(struct vsock_sock *vsk)
 {
 	struct yasmin_conn *c = yasmin_conn(vsk);

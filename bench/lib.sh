@@ -131,6 +131,13 @@ cpu_now() {
 	xl list | awk 'NR > 1 { t += $NF } END { printf "%.1f\n", t }'
 }
 
+# cpu_per_gb C0 C1 BYTES: CPU-seconds per GB from two cpu_now readings and
+# the bytes moved between them; empty when nothing moved.
+cpu_per_gb() {
+	awk -v c0="$1" -v c1="$2" -v b="${3:-0}" \
+		'BEGIN { if (b > 0) printf "%.3f", (c1 - c0) / (b / 1e9) }'
+}
+
 # bench_cpugb SIZE REP PATHS...: CPU-seconds per GB moved, all domains
 # together (Xen's accounting, xl list), while PATH moves SIZE-byte messages
 # for SECS * 2 seconds (memcpy, memcpy-2cpu: copies SIZE bytes in g1, g3). Rows
@@ -147,9 +154,7 @@ bench_cpugb() {
 			_o=$(client "$p" bw "$_s" $((SECS * 2)))
 		fi
 		_c1=$(cpu_now)
-		_b=$(echo "$_o" | sed -n 's/^bytes=\([0-9]*\)$/\1/p')
-		_v=$(awk -v c0="$_c0" -v c1="$_c1" -v b="${_b:-0}" \
-			'BEGIN { if (b > 0) printf "%.3f", (c1 - c0) / (b / 1e9) }')
+		_v=$(cpu_per_gb "$_c0" "$_c1" "$(echo "$_o" | sed -n 's/^bytes=\([0-9]*\)$/\1/p')")
 		record "$p" cpu_s_per_GB "$_s" 0 1 "$_r" "cpu_s_per_GB=${_v:-NA}"
 		record "$p" cpu_run_MBps "$_s" 0 1 "$_r" "$_o"
 		echo "$_o" | grep '^zerocopied=' | sed "s/^/  $p: /"
@@ -170,9 +175,7 @@ bench_gntcopy() {
 	_o=$(g1 -t 120 "yasmin-gntcopy -c $G2_DOMID -t $((SECS * 2)) $_refs" 2>&1 || true)
 	_c1=$(cpu_now)
 	g2 'killall yasmin-gntcopy 2>/dev/null; true'
-	_b=$(echo "$_o" | sed -n 's/^bytes=\([0-9]*\) .*/\1/p')
-	_v=$(awk -v c0="$_c0" -v c1="$_c1" -v b="${_b:-0}" \
-		'BEGIN { if (b > 0) printf "%.3f", (c1 - c0) / (b / 1e9) }')
+	_v=$(cpu_per_gb "$_c0" "$_c1" "$(echo "$_o" | sed -n 's/^bytes=\([0-9]*\) .*/\1/p')")
 	record gntcopy cpu_s_per_GB 262144 0 1 "$1" "cpu_s_per_GB=${_v:-NA}"
 	record gntcopy cpu_run_MBps 262144 0 1 "$1" "$(echo "$_o" | sed -n 's/.* \(MBps=[0-9.]*\)$/\1/p')"
 }

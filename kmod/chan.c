@@ -32,11 +32,12 @@
  * this channel's next upcall (lateeoi, as XSA-332's fix does for the PV
  * backends), so a peer that spins on notify cannot keep this vCPU busy.
  * The snapshot is the highest value the peer has shown (rx_prod_max,
- * tx_cons_max), so one that moves an index back and forth gains nothing;
- * one that moves it forward with every event is delivering data or taking
- * it, a byte at a time at worst, as an honest one may. The sleeper is
- * woken either way, so a misjudged event only costs time, and only after
- * two in a row.
+ * tx_cons_max), so one that moves an index back and forth gains nothing
+ * here, and the data path resets the connection as soon as it reads an
+ * index behind it (yasmin_index_read()). One that moves it forward with
+ * every event is delivering data or taking it, a byte at a time at
+ * worst, as an honest one may. The sleeper is woken either way, so a
+ * misjudged event only costs time, and only after two in a row.
  */
 static irqreturn_t yasmin_chan_irq(int irq, void *dev)
 {

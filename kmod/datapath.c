@@ -33,13 +33,15 @@ s64 yasmin_chan_has_data(struct yasmin_conn *c)
 	/* Nothing is readable before the ACCEPT, whatever the peer wrote. */
 	if (!ch->up || c->broken || c->state == YASMIN_CONN_CONNECTING)
 		return 0;
-	prod = READ_ONCE(ch->rx_prod->prod);
+	if (!yasmin_index_read(&ch->rx_prod->prod, &ch->rx_prod_max, &prod)) {
+		yasmin_conn_broken(c, "receive ring index moved back");
+		return 0;
+	}
 	used = yasmin_ring_span(prod, ch->rx_cons_val, ch->rx.size);
 	if (used < 0) {
 		yasmin_conn_broken(c, "receive ring index out of range");
 		return 0;
 	}
-	yasmin_index_seen(&ch->rx_prod_max, prod);
 	return used;
 }
 
@@ -82,13 +84,15 @@ s64 yasmin_chan_has_space(struct yasmin_conn *c)
 	if (!ch->up || c->broken)
 		return 0;
 	yasmin_zc_reap(c);
-	cons = READ_ONCE(ch->tx_cons->cons);
+	if (!yasmin_index_read(&ch->tx_cons->cons, &ch->tx_cons_max, &cons)) {
+		yasmin_conn_broken(c, "send ring index moved back");
+		return 0;
+	}
 	used = yasmin_ring_span(ch->tx_prod_val, cons, ch->tx.size);
 	if (used < 0) {
 		yasmin_conn_broken(c, "send ring index out of range");
 		return 0;
 	}
-	yasmin_index_seen(&ch->tx_cons_max, cons);
 	limit = yasmin_chan_tx_limit(ch);
 	/* A zero-copy send waits until all of it can be in flight. */
 	if (ch->tx_need_segs && !yasmin_zc_room(c))
@@ -447,14 +451,16 @@ ssize_t yasmin_chan_dequeue_msg(struct yasmin_conn *c, struct msghdr *msg,
 	rec = &ch->rx_rec[ch->rx_msg_cons_val & (YASMIN_MSG_RECS - 1)];
 	end = READ_ONCE(rec->end);
 	rflags = READ_ONCE(rec->flags);
-	prod = READ_ONCE(ch->rx_prod->prod);
+	if (!yasmin_index_read(&ch->rx_prod->prod, &ch->rx_prod_max, &prod)) {
+		yasmin_conn_broken(c, "receive ring index moved back");
+		return -EPROTO;
+	}
 	used = yasmin_ring_span(prod, ch->rx_cons_val, ch->rx.size);
 	mlen = end - ch->rx_cons_val;
 	if (used < 0 || mlen > used || (rflags & ~YASMIN_REC_EOR)) {
 		yasmin_conn_broken(c, "message record out of range");
 		return -EPROTO;
 	}
-	yasmin_index_seen(&ch->rx_prod_max, prod);
 	n = min_t(size_t, mlen, msg_data_left(msg));
 	ret = mlen;
 	next = ch->rx_zc_next;

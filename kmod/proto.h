@@ -118,6 +118,8 @@ typedef uint64_t u64;
 /*
  * One producer's cache line. Written only by the producer of the ring.
  * prod:        bytes ever written; prod - cons <= ring size, always.
+ *              Never moves back (nor does cons): a reader that sees
+ *              either index behind a value it saw before resets.
  * want_space:  the producer sleeps until cons moves (see above).
  * msg_prod:    SOCK_SEQPACKET only: message records ever published;
  *              msg_prod - msg_cons <= YASMIN_MSG_RECS, always.

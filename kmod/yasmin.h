@@ -265,6 +265,32 @@ static inline void yasmin_index_seen(u32 *max, u32 idx)
 		WRITE_ONCE(*max, idx);
 }
 
+/*
+ * yasmin_index_read() - read, once, an index the peer only moves forward
+ * (its prod on the ring we read, its cons on the ring we write) into
+ * *@idx, and raise *@max, the highest value it has shown, to it. Returns
+ * false when the index moved back: an honest peer never takes back bytes
+ * it published or room it gave, and one that did could wake a waiter with
+ * every step forward and take the step back before the waiter looked.
+ */
+static inline bool yasmin_index_read(const u32 *shared, u32 *max, u32 *idx)
+{
+	u32 seen = READ_ONCE(*max);
+
+	/*
+	 * *@max only ever holds a value read from *@shared before it was
+	 * stored (here and in yasmin_chan_irq(), whose store depends on its
+	 * read): this orders our read of *@max before our read of *@shared,
+	 * so an honest index read now is not behind what *@max says.
+	 */
+	virt_rmb();
+	*idx = READ_ONCE(*shared);
+	if ((s32)(*idx - seen) < 0)
+		return false;
+	yasmin_index_seen(max, *idx);
+	return true;
+}
+
 struct yasmin_chan {
 	bool up;
 	bool connector;

@@ -252,12 +252,15 @@ static inline void hbogus_build(unsigned int i, const struct hbogus_ctx *x,
  */
 struct hidx {
 	u32 prod, want_space;
-	u32 cons, want_data;
+	u32 cons, want_data, window;
+	/* HC_CONS_BACK: the cons it oscillates below, and writes so far */
+	u32 back_from;
+	unsigned long writes;
 };
 
 enum {
 	HC_PROD_BEYOND, HC_PROD_FAR, HC_PROD_BEHIND, HC_CONS_AHEAD,
-	HC_CONS_FAR_BEHIND, HC_RANDOM, HC_WANT_WORDS, HC_NR
+	HC_CONS_FAR_BEHIND, HC_RANDOM, HC_WANT_WORDS, HC_CONS_BACK, HC_NR
 };
 
 static const char *const hcorrupt_names[HC_NR] = {
@@ -268,14 +271,21 @@ static const char *const hcorrupt_names[HC_NR] = {
 	[HC_CONS_FAR_BEHIND] = "cons-more-than-a-ring-behind",
 	[HC_RANDOM] = "random-indices",
 	[HC_WANT_WORDS] = "garbage-want-words",
+	[HC_CONS_BACK] = "cons-moves-back",
 };
 
 /*
  * Pattern @i given the victim's own indices as last seen: @vcons is its
- * cons on the ring we produce, @vprod its prod on the ring we read. Every
- * pattern but HC_RANDOM (which may hit a valid pair by luck) and
- * HC_WANT_WORDS (valid indices, garbage notify words) breaks
- * prod - cons <= size on at least one ring.
+ * cons on the ring we produce, @vprod its prod on the ring we read. @o
+ * is the channel's, zeroed before its first write, and kept between
+ * writes. Every pattern but HC_RANDOM (which may hit a valid pair by
+ * luck), HC_WANT_WORDS (valid indices, garbage notify words) and
+ * HC_CONS_BACK breaks prod - cons <= size on at least one ring.
+ *
+ * HC_CONS_BACK keeps that invariant in every write and breaks another:
+ * cons only moves forward. It takes everything the victim sent once, then
+ * alternates between that and one byte less, with a window of half the
+ * ring so the victim's prod stays within reach of both.
  */
 static inline void hcorrupt(unsigned int i, u32 vcons, u32 vprod, u32 size,
 			    u32 rnd, struct hidx *o)
@@ -284,6 +294,7 @@ static inline void hcorrupt(unsigned int i, u32 vcons, u32 vprod, u32 size,
 	o->cons = vprod;
 	o->want_space = YASMIN_NOTIFY_OFF;
 	o->want_data = YASMIN_NOTIFY_OFF;
+	o->window = 0;
 	switch (i) {
 	case HC_PROD_BEYOND: o->prod = vcons + size + 1; break;
 	case HC_PROD_FAR: o->prod = vcons + 0x80000000u; break;
@@ -300,7 +311,14 @@ static inline void hcorrupt(unsigned int i, u32 vcons, u32 vprod, u32 size,
 		o->want_space = 0xffffffffu;
 		o->want_data = rnd | 2;
 		break;
+	case HC_CONS_BACK:
+		if (!o->writes)
+			o->back_from = vprod;
+		o->cons = o->back_from - (u32)(o->writes & 1);
+		o->window = size / 2;
+		break;
 	}
+	o->writes++;
 }
 
 /* ---- corrupt-indices, SOCK_SEQPACKET ---- */

@@ -11,8 +11,8 @@
  * MODE (one per run, each bounded by -t SECONDS and/or -n COUNT):
  *   corrupt-indices  -r acceptor: accept the victim's connects (it runs
  *                    yasmin-xfer -c <our CID>), then write impossible
- *                    prod/cons and garbage want words, one pattern per
- *                    connection. -r connector: connect to the victim's
+ *                    prod/cons, a cons that moves back, and garbage want
+ *                    words, one pattern per connection. -r connector: connect to the victim's
  *                    listener -p PORT and do the same to our own channel.
  *                    -r ctrl: break the control ring's indices instead.
  *                    -r accept-lie: accept the victim's connects claiming
@@ -320,6 +320,7 @@ struct chan {
 	u8 flags;		/* the CONNECT's: YASMIN_CONNECT_SEQPACKET */
 	double since;
 	unsigned int pattern;
+	struct hidx idx;	/* what write_indices() wrote last */
 	/* connector: our pages, granted to the victim */
 	void *mem;
 	u32 npages;
@@ -613,14 +614,15 @@ static void write_indices(struct chan *ch, unsigned int pat, bool connector)
 	struct yasmin_cons_line *txc = connector ? &in->c2a_cons : &in->a2c_cons;
 	struct yasmin_prod_line *rxp = connector ? &in->a2c_prod : &in->c2a_prod;
 	struct yasmin_cons_line *rx = connector ? &in->a2c_cons : &in->c2a_cons;
-	struct hidx o;
+	struct hidx *o = &ch->idx;
 
 	hcorrupt(pat, H_LOAD(txc->cons), H_LOAD(rxp->prod), PAGE << ch->order,
-		 rnd(), &o);
-	H_STORE(tx->prod, o.prod);
-	H_STORE(tx->want_space, o.want_space);
-	H_STORE(rx->cons, o.cons);
-	H_STORE(rx->want_data, o.want_data);
+		 rnd(), o);
+	H_STORE(tx->prod, o->prod);
+	H_STORE(tx->want_space, o->want_space);
+	H_STORE(rx->window, o->window);
+	H_STORE(rx->cons, o->cons);
+	H_STORE(rx->want_data, o->want_data);
 }
 
 static void write_records(struct chan *ch, unsigned int pat, bool connector)

@@ -100,17 +100,52 @@ UTEST(corrupt_patterns_break_the_ring_invariant)
 				for (i = 0; i < HC_NR; i++) {
 					bool broken;
 
+					o = (struct hidx){ 0 };
 					hcorrupt(i, vcons, vprod, size, 12345, &o);
 					/* the victim's view: our prod vs its cons,
 					 * its prod vs our cons */
 					broken = yasmin_ring_span(o.prod, vcons, size) < 0 ||
 						 yasmin_ring_span(vprod, o.cons, size) < 0;
-					if (i == HC_WANT_WORDS)
+					if (i == HC_WANT_WORDS || i == HC_CONS_BACK)
 						UT_ASSERT(!broken);
 					else if (i != HC_RANDOM && !broken)
 						UT_FAIL("%s leaves the ring valid",
 							hcorrupt_names[i]);
 				}
+			}
+		}
+	}
+}
+
+/*
+ * cons-moves-back: every write is a valid snapshot for a victim that sent
+ * all the window allows, and every other one is behind the first.
+ */
+UTEST(cons_back_keeps_the_span_and_moves_back)
+{
+	static const u32 starts[] = { 0, 1, 4096, 0x7fffffff, 0xfffff000, 0xffffffff };
+	unsigned int a, k, order;
+
+	for (order = 0; order <= YASMIN_RING_ORDER_MAX; order++) {
+		u32 size = yasmin_ring_order_bytes(order);
+
+		for (a = 0; a < 6; a++) {
+			struct hidx o = { 0 };
+			u32 first, vprod;
+
+			hcorrupt(HC_CONS_BACK, 0, starts[a], size, 7, &o);
+			first = o.cons;
+			UT_ASSERT_EQ(first, starts[a]);
+			UT_ASSERT_EQ(o.window, size / 2);
+			/* the victim sends all the window lets it */
+			vprod = first + size / 2;
+			for (k = 1; k <= 4; k++) {
+				hcorrupt(HC_CONS_BACK, 0, vprod, size, 7, &o);
+				UT_ASSERT(yasmin_ring_span(vprod, o.cons, size) >= 0);
+				if (k & 1)
+					UT_ASSERT((int32_t)(o.cons - first) < 0);
+				else
+					UT_ASSERT_EQ(o.cons, first);
 			}
 		}
 	}

@@ -1,22 +1,29 @@
 # guests: 3
 # kmod_hostile_corrupt: guest2 (yasmin-hostile, no yasmin.ko) writes
-# impossible ring indices and garbage notify words into data channels with
-# guest1, on both sides of a connection, impossible message records and
-# record indices into SOCK_SEQPACKET ones, and lying MSG_ZEROCOPY segments
-# into stream ones, then breaks the control ring's indices. Guest1 must reset each broken connection (and end a broken
-# control session) without an oops, keep serving guest3, and end with its
-# counters at the baseline.
+# impossible ring indices, a consumer index that moves back, and garbage
+# notify words into data channels with guest1, on both sides of a
+# connection, impossible message records and record indices into
+# SOCK_SEQPACKET ones, and lying MSG_ZEROCOPY segments into stream ones,
+# then breaks the control ring's indices. Guest1 must reset each broken
+# connection (and end a broken control session) without an oops, keep
+# serving guest3, and end with its counters at the baseline.
 . /harness/scenarios/hostile.inc
 hostile_setup
 
-step "acceptor side: guest1 connects to guest2 7 times; guest2 accepts and breaks each channel's indices"
-hostile_run -t 150 -n 7 -r acceptor corrupt-indices
+step "acceptor side: guest1 connects to guest2 8 times; guest2 accepts and breaks each channel's indices"
+hostile_run -t 150 -n 8 -r acceptor corrupt-indices
 wait_log 2 /tmp/hostile.log 'joined control channel' 30
 # -d: guest1 sends and receives at once, so it looks at both indices.
-guest 1 -t 200 "yasmin-xfer -c $G2_CID -p 7300 -n 4M -d -P 7 -T 20 -S 20 -t 150 > /tmp/victim-c.log 2>&1; echo rc=\$? >> /tmp/victim-c.log; cat /tmp/victim-c.log" || true
+guest 1 -t 200 "yasmin-xfer -c $G2_CID -p 7300 -n 4M -d -P 8 -T 20 -S 20 -t 150 > /tmp/victim-c.log 2>&1; echo rc=\$? >> /tmp/victim-c.log; cat /tmp/victim-c.log" || true
 hostile_wait 180
 acc=$(g2 'cat /tmp/hostile.log')
 hostile_kill
+# cons-moves-back keeps prod - cons <= size in every snapshot; only the
+# rule that cons never moves back catches it.
+back=$(echo "$acc" | sed -n 's/^hostile: conn \([0-9]*\) (id [0-9]*): cons-moves-back$/\1/p')
+[ -n "$back" ] || fail "guest2 never ran cons-moves-back: $(echo "$acc" | grep 'conn ' | tr '\n' ' ')"
+assert_grep "^hostile: conn $back: reset by the victim" "$acc"
+assert_grep 'send ring index moved back' "$(g1 'dmesg | tail -n 60')"
 
 step "accept-lie: guest2 accepts guest1's 4 connects claiming rings larger than offered; guest1 resets each"
 hostile_run -t 60 -n 4 -r accept-lie corrupt-indices
@@ -86,18 +93,18 @@ honest_check
 hostile_kill
 
 step "the victim's resources stayed bounded and came back"
-# guest1's own connects grant 2 + 2 * 128 pages each (ring_kb 512), seven
-# at once; the honest peer's and the attacker's channels are mapped.
-victim_bounds "$peak" 1900 1200 24 16384
+# guest1's own connects grant 2 + 2 * 128 pages each (ring_kb 512), eight
+# at once (2,064); the honest peer's and the attacker's channels are mapped.
+victim_bounds "$peak" 2200 1200 24 16384
 victim_back 10
 hostile_finish
 
 step "every broken data channel was reset by the victim"
-# Acceptor side: the victim sends and receives, so all six index patterns
-# are seen (the seventh only writes want words, which is legal).
-n=$(echo "$acc" | sed -n 's/.*variant=acceptor conns=7 reset_by_victim=\([0-9]*\).*/\1/p')
-echo "acceptor side: $n of 7 reset by the victim"
-[ "${n:-0}" -ge 6 ] || fail "acceptor side: only ${n:-0} of 6 broken channels were reset by the victim"
+# Acceptor side: the victim sends and receives, so all seven index
+# patterns are seen (the eighth only writes want words, which is legal).
+n=$(echo "$acc" | sed -n 's/.*variant=acceptor conns=8 reset_by_victim=\([0-9]*\).*/\1/p')
+echo "acceptor side: $n of 8 reset by the victim"
+[ "${n:-0}" -ge 7 ] || fail "acceptor side: only ${n:-0} of 7 broken channels were reset by the victim"
 # Connector side: the victim's server waits for a header, so it reads and
 # must catch the three broken producer indices at least.
 n=$(echo "$con" | sed -n 's/.*variant=connector conns=7 reset_by_victim=\([0-9]*\).*/\1/p')

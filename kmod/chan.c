@@ -44,31 +44,39 @@ static irqreturn_t yasmin_chan_irq(int irq, void *dev)
 	struct yasmin_conn *c = dev;
 	struct yasmin_chan *ch = &c->chan;
 	unsigned int eoi = XEN_EOI_FLAG_SPURIOUS;
-	u32 idx, then;
+	u32 idx, then, seen;
 
 	yasmin_stat_add(YASMIN_STAT_EVENTS_RECEIVED, 1);
+	seen = READ_ONCE(ch->rx_prod_max);
 	if (READ_ONCE(ch->asked_data)) {
-		/* Pairs with the virt_wmb() in yasmin_chan_want_data(). */
+		/*
+		 * Pairs with the virt_wmb() in yasmin_chan_want_data(); also
+		 * reads rx_prod_max before the index, as yasmin_index_read().
+		 */
 		virt_rmb();
 		then = READ_ONCE(ch->asked_rx_prod);
 		idx = READ_ONCE(ch->rx_prod->prod);
 		/* forward, and at most a ring ahead of what we have read */
 		if (idx != then && idx - then <= READ_ONCE(ch->rx.size) &&
 		    idx - READ_ONCE(ch->rx_cons_val) <= READ_ONCE(ch->rx.size)) {
-			yasmin_index_seen(&ch->rx_prod_max, idx);
+			yasmin_index_raise(&ch->rx_prod_max, seen, idx);
 			WRITE_ONCE(ch->asked_data, false);
 			eoi = 0;
 		}
 	}
+	seen = READ_ONCE(ch->tx_cons_max);
 	if (READ_ONCE(ch->asked_space)) {
-		/* Pairs with the virt_wmb() in yasmin_chan_want_space(). */
+		/*
+		 * Pairs with the virt_wmb() in yasmin_chan_want_space(); also
+		 * reads tx_cons_max before the index, as yasmin_index_read().
+		 */
 		virt_rmb();
 		then = READ_ONCE(ch->asked_tx_cons);
 		idx = READ_ONCE(ch->tx_cons->cons);
 		/* forward, and not past what we have written */
 		if (idx != then &&
 		    idx - then <= READ_ONCE(ch->tx_prod_val) - then) {
-			yasmin_index_seen(&ch->tx_cons_max, idx);
+			yasmin_index_raise(&ch->tx_cons_max, seen, idx);
 			WRITE_ONCE(ch->asked_space, false);
 			eoi = 0;
 			if (READ_ONCE(ch->tx_zc_inflight))

@@ -33,7 +33,8 @@ s64 yasmin_chan_has_data(struct yasmin_conn *c)
 	/* Nothing is readable before the ACCEPT, whatever the peer wrote. */
 	if (!ch->up || c->broken || c->state == YASMIN_CONN_CONNECTING)
 		return 0;
-	if (!yasmin_index_read(&ch->rx_prod->prod, &ch->rx_prod_max, &prod)) {
+	if (!yasmin_index_read(&ch->rx_prod->prod, &ch->rx_prod_max,
+			       ch->rx.size, &prod)) {
 		yasmin_conn_broken(c, "receive ring index moved back");
 		return 0;
 	}
@@ -84,7 +85,10 @@ s64 yasmin_chan_has_space(struct yasmin_conn *c)
 	if (!ch->up || c->broken)
 		return 0;
 	yasmin_zc_reap(c);
-	if (!yasmin_index_read(&ch->tx_cons->cons, &ch->tx_cons_max, &cons)) {
+	if (c->broken)		/* the reap found the peer's cons broken */
+		return 0;
+	if (!yasmin_index_read(&ch->tx_cons->cons, &ch->tx_cons_max,
+			       ch->tx.size, &cons)) {
 		yasmin_conn_broken(c, "send ring index moved back");
 		return 0;
 	}
@@ -119,11 +123,16 @@ s64 yasmin_chan_unsent(struct yasmin_conn *c)
 {
 	struct yasmin_chan *ch = &c->chan;
 	long used;
+	u32 cons;
 
 	if (!ch->up || c->broken)
 		return 0;
-	used = yasmin_ring_span(ch->tx_prod_val, READ_ONCE(ch->tx_cons->cons),
-				ch->tx.size);
+	if (!yasmin_index_read(&ch->tx_cons->cons, &ch->tx_cons_max,
+			       ch->tx.size, &cons)) {
+		yasmin_conn_broken(c, "send ring index moved back");
+		return 0;
+	}
+	used = yasmin_ring_span(ch->tx_prod_val, cons, ch->tx.size);
 	return used < 0 ? 0 : used;
 }
 
@@ -451,7 +460,8 @@ ssize_t yasmin_chan_dequeue_msg(struct yasmin_conn *c, struct msghdr *msg,
 	rec = &ch->rx_rec[ch->rx_msg_cons_val & (YASMIN_MSG_RECS - 1)];
 	end = READ_ONCE(rec->end);
 	rflags = READ_ONCE(rec->flags);
-	if (!yasmin_index_read(&ch->rx_prod->prod, &ch->rx_prod_max, &prod)) {
+	if (!yasmin_index_read(&ch->rx_prod->prod, &ch->rx_prod_max,
+			       ch->rx.size, &prod)) {
 		yasmin_conn_broken(c, "receive ring index moved back");
 		return -EPROTO;
 	}

@@ -258,36 +258,53 @@ int yasmin_pm_init(void);
 void yasmin_pm_uninit(void);
 
 /* chan.c: the data channel of one connected socket. */
-/* Raise *@max to @idx if @idx is ahead of it (ring indices wrap). */
-static inline void yasmin_index_seen(u32 *max, u32 idx)
+/*
+ * yasmin_index_raise() - the event handler's update of *@max (rx_prod_max
+ * or tx_cons_max) to @idx, which it read from the index after reading
+ * @seen from *@max. It holds no socket lock, so the data path may have
+ * moved *@max on meanwhile: the store happens only if *@max still holds
+ * @seen, and a handler that stalled between its read and here cannot put
+ * back a value the data path has long passed.
+ */
+static inline void yasmin_index_raise(u32 *max, u32 seen, u32 idx)
 {
-	if ((s32)(idx - READ_ONCE(*max)) > 0)
-		WRITE_ONCE(*max, idx);
+	if ((s32)(idx - seen) > 0)
+		/* after our read of @idx; pairs with yasmin_index_read() */
+		cmpxchg(max, seen, idx);
 }
 
 /*
  * yasmin_index_read() - read, once, an index the peer only moves forward
- * (its prod on the ring we read, its cons on the ring we write) into
- * *@idx, and raise *@max, the highest value it has shown, to it. Returns
- * false when the index moved back: an honest peer never takes back bytes
- * it published or room it gave, and one that did could wake a waiter with
- * every step forward and take the step back before the waiter looked.
+ * (its prod on the ring we read, its cons on the ring we write, of @size
+ * bytes) into *@idx, and make it *@max, the highest value it has shown.
+ * Returns false when the index moved back: an honest peer never takes
+ * back bytes it published or room it gave, and one that did could wake a
+ * waiter with every step forward and take the step back before the
+ * waiter looked. Requires: the socket lock (the event handler is the
+ * only other writer of *@max, through yasmin_index_raise()).
+ *
+ * Only a step back of at most a ring counts: an index more than a ring
+ * behind *@max is also out of range (yasmin_ring_span() refuses it), and
+ * so *@max never outlives a 2^32 wrap of the index.
  */
-static inline bool yasmin_index_read(const u32 *shared, u32 *max, u32 *idx)
+static inline bool yasmin_index_read(const u32 *shared, u32 *max, u32 size,
+				     u32 *idx)
 {
-	u32 seen = READ_ONCE(*max);
+	u32 seen = READ_ONCE(*max), back;
 
 	/*
-	 * *@max only ever holds a value read from *@shared before it was
-	 * stored (here and in yasmin_chan_irq(), whose store depends on its
-	 * read): this orders our read of *@max before our read of *@shared,
-	 * so an honest index read now is not behind what *@max says.
+	 * Whoever stored *@max read that value from *@shared first (pairs
+	 * with the cmpxchg() in yasmin_index_raise() and the release
+	 * below): our read of *@shared after it sees that value or a later
+	 * one, so an honest index is never behind what *@max says.
 	 */
 	virt_rmb();
 	*idx = READ_ONCE(*shared);
-	if ((s32)(*idx - seen) < 0)
+	back = seen - *idx;
+	if (back && back <= size)
 		return false;
-	yasmin_index_seen(max, *idx);
+	if (back)	/* after our read of *@idx, as in yasmin_index_raise() */
+		virt_store_release(max, *idx);
 	return true;
 }
 
@@ -347,10 +364,12 @@ struct yasmin_chan {
 	u32 asked_rx_prod;
 	u32 asked_tx_cons;
 	/*
-	 * The highest valid prod and cons the peer has shown (a value the
-	 * peer moves back does not count as new when it comes again).
-	 * Written by readers, writers and the interrupt handler alike: a
-	 * race can only leave it lower, which costs one counted event.
+	 * The highest prod and cons the peer has shown: an index behind it
+	 * breaks the connection (yasmin_index_read()), and a value the peer
+	 * moved back does not count as new when it comes again (chan.c).
+	 * Written by readers and writers under the socket lock and by the
+	 * interrupt handler without it (yasmin_index_raise()): a race can
+	 * only leave it lower, which skips one check or counts one event.
 	 */
 	u32 rx_prod_max;
 	u32 tx_cons_max;

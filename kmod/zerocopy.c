@@ -399,7 +399,8 @@ static bool yasmin_zc_reap_passed(struct yasmin_conn *c)
 	long used;
 	u32 cons;
 
-	if (!yasmin_index_read(&ch->tx_cons->cons, &ch->tx_cons_max, &cons)) {
+	if (!yasmin_index_read(&ch->tx_cons->cons, &ch->tx_cons_max,
+			       ch->tx.size, &cons)) {
 		yasmin_conn_broken(c, "send ring index moved back");
 		return false;
 	}

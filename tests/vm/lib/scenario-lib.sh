@@ -5,10 +5,16 @@
 YH_PORT=7000
 : "${STEP_TIMEOUT:=600}"
 
+# When the scenario started (dom0 uptime, whole seconds): each step says
+# how far in it begins, so a log shows where a scenario's time goes.
+read -r YH_T0 _ < /proc/uptime
+YH_T0=${YH_T0%.*}
+
 # step TEXT: name what the scenario does next; a failure names it.
 step() {
 	echo "$*" > /tmp/yh.step
-	echo "--- step: $*"
+	read -r _yh_up _ < /proc/uptime
+	echo "--- step: $* [at $((${_yh_up%.*} - YH_T0)) s]"
 }
 
 # fail TEXT: fail the scenario now.

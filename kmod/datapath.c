@@ -80,23 +80,16 @@ s64 yasmin_chan_has_space(struct yasmin_conn *c)
 {
 	struct yasmin_chan *ch = &c->chan;
 	long used;
-	u32 cons, limit;
+	u32 limit;
 
 	if (!ch->up || c->broken)
 		return 0;
 	yasmin_zc_reap(c);
 	if (c->broken)		/* the reap found the peer's cons broken */
 		return 0;
-	if (!yasmin_index_read(&ch->tx_cons->cons, &ch->tx_cons_max,
-			       ch->tx.size, &cons)) {
-		yasmin_conn_broken(c, "send ring index moved back");
+	used = yasmin_chan_tx_used(c);
+	if (used < 0)
 		return 0;
-	}
-	used = yasmin_ring_span(ch->tx_prod_val, cons, ch->tx.size);
-	if (used < 0) {
-		yasmin_conn_broken(c, "send ring index out of range");
-		return 0;
-	}
 	limit = yasmin_chan_tx_limit(ch);
 	/* A zero-copy send waits until all of it can be in flight. */
 	if (ch->tx_need_segs && !yasmin_zc_room(c))
@@ -118,21 +111,36 @@ s64 yasmin_chan_has_space(struct yasmin_conn *c)
 	return limit - used;
 }
 
-/* Bytes we sent that the peer has not read yet (SIOCOUTQ). */
-s64 yasmin_chan_unsent(struct yasmin_conn *c)
+/*
+ * Bytes we sent that the peer has not consumed, from one read of its cons;
+ * a cons that moved back or out of range breaks the connection (-EPROTO).
+ * Requires: the socket lock, the channel up.
+ */
+long yasmin_chan_tx_used(struct yasmin_conn *c)
 {
 	struct yasmin_chan *ch = &c->chan;
 	long used;
 	u32 cons;
 
-	if (!ch->up || c->broken)
-		return 0;
 	if (!yasmin_index_read(&ch->tx_cons->cons, &ch->tx_cons_max,
 			       ch->tx.size, &cons)) {
 		yasmin_conn_broken(c, "send ring index moved back");
-		return 0;
+		return -EPROTO;
 	}
 	used = yasmin_ring_span(ch->tx_prod_val, cons, ch->tx.size);
+	if (used < 0)
+		yasmin_conn_broken(c, "send ring index out of range");
+	return used;
+}
+
+/* Bytes we sent that the peer has not read yet (SIOCOUTQ). */
+s64 yasmin_chan_unsent(struct yasmin_conn *c)
+{
+	long used;
+
+	if (!c->chan.up || c->broken)
+		return 0;
+	used = yasmin_chan_tx_used(c);
 	return used < 0 ? 0 : used;
 }
 

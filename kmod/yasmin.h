@@ -441,6 +441,7 @@ ssize_t yasmin_chan_enqueue_msg(struct yasmin_conn *c, struct msghdr *msg,
 ssize_t yasmin_chan_dequeue_msg(struct yasmin_conn *c, struct msghdr *msg,
 				int flags);
 u32 yasmin_chan_msgs(struct yasmin_conn *c);
+long yasmin_chan_tx_used(struct yasmin_conn *c);
 s64 yasmin_chan_unsent(struct yasmin_conn *c);
 void yasmin_chan_set_window(struct yasmin_conn *c, u64 bytes);
 void yasmin_chan_rcvlowat(struct yasmin_conn *c, int target);

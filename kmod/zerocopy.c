@@ -396,19 +396,10 @@ static bool yasmin_zc_reap_passed(struct yasmin_conn *c)
 {
 	struct yasmin_chan *ch = &c->chan;
 	struct yasmin_zc_batch *b, *tmp;
-	long used;
-	u32 cons;
+	long used = yasmin_chan_tx_used(c);
 
-	if (!yasmin_index_read(&ch->tx_cons->cons, &ch->tx_cons_max,
-			       ch->tx.size, &cons)) {
-		yasmin_conn_broken(c, "send ring index moved back");
+	if (used < 0)
 		return false;
-	}
-	used = yasmin_ring_span(ch->tx_prod_val, cons, ch->tx.size);
-	if (used < 0) {
-		yasmin_conn_broken(c, "send ring index out of range");
-		return false;
-	}
 	list_for_each_entry_safe(b, tmp, &ch->tx_zc_batches, node) {
 		if (ch->tx_prod_val - b->end < used)
 			return true;	/* the peer has not passed its end */

@@ -259,11 +259,23 @@ static int client_connect(const char *host, const char *port, double deadline)
 		fprintf(stderr, "yasmin-agent: cannot resolve %s\n", host);
 		return -1;
 	}
-	/* The guest may still be booting: retry until the deadline. */
+	/*
+	 * The guest may still be booting: retry until the deadline. Each
+	 * try waits for the deadline at most, not for TCP's own SYN retries
+	 * (two minutes): a paused or hung guest answers no SYN at all.
+	 */
 	do {
-		int s = socket(ai->ai_family, SOCK_STREAM, 0);
+		int s = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		int err = 0, left = (int)((deadline - now()) * 1000);
+		socklen_t el = sizeof(err);
+		struct pollfd p = { .fd = s, .events = POLLOUT };
 
-		if (s >= 0 && connect(s, ai->ai_addr, ai->ai_addrlen) == 0) {
+		if (s >= 0 && (connect(s, ai->ai_addr, ai->ai_addrlen) == 0 ||
+			       (errno == EINPROGRESS &&
+				poll(&p, 1, left > 0 ? left : 0) == 1 &&
+				!getsockopt(s, SOL_SOCKET, SO_ERROR, &err, &el) &&
+				!err)) &&
+		    fcntl(s, F_SETFL, 0) == 0) {
 			freeaddrinfo(ai);
 			return s;
 		}

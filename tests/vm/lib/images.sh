@@ -29,6 +29,7 @@ GUEST_ONDEMAND_MODS="vsock_loopback vsock_diag"
 XEN_BINS="/usr/lib/xen-4.17/bin/xl /usr/lib/xen-4.17/bin/oxenstored
 /usr/lib/xen-4.17/bin/xenconsoled /usr/lib/xen-4.17/bin/xen-init-dom0
 /usr/lib/xen-4.17/bin/libxl-save-helper /usr/lib/xen-4.17/bin/xenstore-control
+/usr/lib/xen-4.17/bin/xenctx
 /usr/bin/xenstore-read /usr/bin/xenstore-write /usr/bin/xenstore-ls
 /usr/bin/xenstore-chmod /usr/bin/xenstore-rm /usr/bin/xenstore-list
 /usr/bin/xenstore-exists /usr/bin/xenstore-watch /usr/bin/xenstore"

@@ -66,9 +66,14 @@ u32 yasmin_chan_tx_limit(struct yasmin_chan *ch)
 static bool yasmin_chan_msg_fits(struct yasmin_conn *c, s64 space)
 {
 	struct yasmin_chan *ch = &c->chan;
-	u32 msg_cons = READ_ONCE(ch->tx_cons->msg_cons);
-	u32 pending = ch->tx_msg_prod_val - msg_cons;
+	u32 msg_cons, pending;
 
+	if (!yasmin_index_read(&ch->tx_cons->msg_cons, &ch->tx_msg_cons_max,
+			       YASMIN_MSG_RECS, &msg_cons)) {
+		yasmin_conn_broken(c, "send record index moved back");
+		return false;
+	}
+	pending = ch->tx_msg_prod_val - msg_cons;
 	if (pending > YASMIN_MSG_RECS) {
 		yasmin_conn_broken(c, "send record index out of range");
 		return false;
@@ -148,11 +153,16 @@ s64 yasmin_chan_unsent(struct yasmin_conn *c)
 u32 yasmin_chan_msgs(struct yasmin_conn *c)
 {
 	struct yasmin_chan *ch = &c->chan;
-	u32 msgs;
+	u32 msg_prod, msgs;
 
 	if (!ch->up || c->broken || c->state == YASMIN_CONN_CONNECTING)
 		return 0;
-	msgs = READ_ONCE(ch->rx_prod->msg_prod) - ch->rx_msg_cons_val;
+	if (!yasmin_index_read(&ch->rx_prod->msg_prod, &ch->rx_msg_prod_max,
+			       YASMIN_MSG_RECS, &msg_prod)) {
+		yasmin_conn_broken(c, "receive record index moved back");
+		return 0;
+	}
+	msgs = msg_prod - ch->rx_msg_cons_val;
 	if (msgs > YASMIN_MSG_RECS) {
 		yasmin_conn_broken(c, "receive record index out of range");
 		return 0;

@@ -122,7 +122,8 @@ typedef uint64_t u64;
  *              either index behind a value it saw before resets.
  * want_space:  the producer sleeps until cons moves (see above).
  * msg_prod:    SOCK_SEQPACKET only: message records ever published;
- *              msg_prod - msg_cons <= YASMIN_MSG_RECS, always.
+ *              msg_prod - msg_cons <= YASMIN_MSG_RECS, always. Neither
+ *              moves back either.
  * zc_prod:     zero-copy segments ever published; no more than
  *              YASMIN_ZC_SEGS of them lie at or past cons.
  */

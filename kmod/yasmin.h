@@ -276,16 +276,17 @@ static inline void yasmin_index_raise(u32 *max, u32 seen, u32 idx)
 /*
  * yasmin_index_read() - read, once, an index the peer only moves forward
  * (its prod on the ring we read, its cons on the ring we write, of @size
- * bytes) into *@idx, and make it *@max, the highest value it has shown.
- * Returns false when the index moved back: an honest peer never takes
- * back bytes it published or room it gave, and one that did could wake a
- * waiter with every step forward and take the step back before the
- * waiter looked. Requires: the socket lock (the event handler is the
- * only other writer of *@max, through yasmin_index_raise()).
+ * bytes; or its msg_prod or msg_cons, over @size records) into *@idx, and
+ * make it *@max, the highest value it has shown. Returns false when the
+ * index moved back: an honest peer never takes back bytes or records it
+ * published or room it gave, and one that did could wake a waiter with
+ * every step forward and take the step back before the waiter looked.
+ * Requires: the socket lock (for rx_prod_max and tx_cons_max, the event
+ * handler is the only other writer, through yasmin_index_raise()).
  *
  * Only a step back of at most a ring counts: an index more than a ring
- * behind *@max is also out of range (yasmin_ring_span() refuses it), and
- * so *@max never outlives a 2^32 wrap of the index.
+ * behind *@max is also out of range (the caller's span check refuses
+ * it), and so *@max never outlives a 2^32 wrap of the index.
  */
 static inline bool yasmin_index_read(const u32 *shared, u32 *max, u32 size,
 				     u32 *idx)
@@ -373,6 +374,12 @@ struct yasmin_chan {
 	 */
 	u32 rx_prod_max;
 	u32 tx_cons_max;
+	/*
+	 * The same for SOCK_SEQPACKET's record indices, msg_prod and msg_cons.
+	 * Only the data path reads those, so only it writes these.
+	 */
+	u32 rx_msg_prod_max;
+	u32 tx_msg_cons_max;
 };
 
 /* conn.c: transport state of one vsock socket (vsk->trans). */

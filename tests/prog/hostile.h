@@ -332,12 +332,15 @@ struct hseq {
 	u32 prod, msg_prod;
 	u32 rec_end, rec_flags;
 	u32 msg_cons;
+	/* HS_MSG_CONS_BACK: the msg_cons it last took all to, writes so far */
+	u32 back_from;
+	unsigned long writes;
 };
 
 enum {
 	HS_MSG_PROD_AHEAD, HS_MSG_PROD_FAR, HS_REC_PAST_PROD,
 	HS_REC_BEHIND_CONS, HS_REC_FLAGS, HS_MSG_CONS_AHEAD,
-	HS_MSG_CONS_BEHIND, HS_NR
+	HS_MSG_CONS_BEHIND, HS_MSG_CONS_BACK, HS_NR
 };
 
 static const char *const hseq_names[HS_NR] = {
@@ -348,6 +351,7 @@ static const char *const hseq_names[HS_NR] = {
 	[HS_REC_FLAGS] = "record-with-unknown-flags",
 	[HS_MSG_CONS_AHEAD] = "msg-cons-ahead-of-msg-prod",
 	[HS_MSG_CONS_BEHIND] = "msg-cons-more-than-the-records-behind",
+	[HS_MSG_CONS_BACK] = "msg-cons-moves-back",
 };
 
 /*
@@ -355,7 +359,14 @@ static const char *const hseq_names[HS_NR] = {
  * @vmsg_cons on the ring we produce, @vmsg_prod on the ring we read. The
  * byte indices stay valid (prod at most 16 bytes past @vcons), so what
  * breaks is always a SEQPACKET rule: the records in flight, a record's
- * end, its flags, or the records the victim has in flight to us.
+ * end, its flags, or the records the victim has in flight to us. @o is
+ * the channel's, zeroed before its first write, and kept between writes.
+ *
+ * HS_MSG_CONS_BACK breaks none of those in any one write, only the rule
+ * that msg_cons never moves back: every other write takes every record
+ * the victim has published so far, and the write after it gives one of
+ * them back. The victim's records keep flowing, so a victim that checks
+ * only each snapshot never resets.
  */
 static inline void hseq_corrupt(unsigned int i, u32 vcons, u32 vmsg_cons,
 				u32 vmsg_prod, struct hseq *o)
@@ -384,7 +395,13 @@ static inline void hseq_corrupt(unsigned int i, u32 vcons, u32 vmsg_cons,
 		break;
 	case HS_MSG_CONS_AHEAD: o->msg_cons = vmsg_prod + 1; break;
 	case HS_MSG_CONS_BEHIND: o->msg_cons = vmsg_prod - YASMIN_MSG_RECS - 1; break;
+	case HS_MSG_CONS_BACK:
+		if (!(o->writes & 1))
+			o->back_from = vmsg_prod;
+		o->msg_cons = o->back_from - (u32)(o->writes & 1);
+		break;
 	}
+	o->writes++;
 }
 
 /*

@@ -321,6 +321,7 @@ struct chan {
 	double since;
 	unsigned int pattern;
 	struct hidx idx;	/* what write_indices() wrote last */
+	struct hseq seq;	/* what write_records() wrote last */
 	/* connector: our pages, granted to the victim */
 	void *mem;
 	u32 npages;
@@ -629,20 +630,20 @@ static void write_records(struct chan *ch, unsigned int pat, bool connector)
 {
 	struct yasmin_data_intf *in = ch->intf;
 	u32 vmsg_cons = H_LOAD(in->a2c_cons.msg_cons);
-	struct hseq o;
+	struct hseq *o = &ch->seq;
 
 	(void)connector;	/* acceptor only */
 	hseq_corrupt(pat, H_LOAD(in->a2c_cons.cons), vmsg_cons,
-		     H_LOAD(in->c2a_prod.msg_prod), &o);
+		     H_LOAD(in->c2a_prod.msg_prod), o);
 	/* the record first, then prod and msg_prod, as a producer */
-	H_STORE(in->a2c_rec[vmsg_cons % YASMIN_MSG_RECS].end, o.rec_end);
-	H_STORE(in->a2c_rec[vmsg_cons % YASMIN_MSG_RECS].flags, o.rec_flags);
+	H_STORE(in->a2c_rec[vmsg_cons % YASMIN_MSG_RECS].end, o->rec_end);
+	H_STORE(in->a2c_rec[vmsg_cons % YASMIN_MSG_RECS].flags, o->rec_flags);
 	H_MB();
-	H_STORE(in->a2c_prod.prod, o.prod);
-	H_STORE(in->a2c_prod.msg_prod, o.msg_prod);
+	H_STORE(in->a2c_prod.prod, o->prod);
+	H_STORE(in->a2c_prod.msg_prod, o->msg_prod);
 	/* we read everything it sends, but the records we say */
 	H_STORE(in->c2a_cons.cons, H_LOAD(in->c2a_prod.prod));
-	H_STORE(in->c2a_cons.msg_cons, o.msg_cons);
+	H_STORE(in->c2a_cons.msg_cons, o->msg_cons);
 }
 
 /* A stream channel we accepted: segments, as a lying zero-copy sender. */

@@ -163,11 +163,16 @@ UTEST(seqpacket_patterns_break_a_record_rule_and_only_that)
 				u32 vcons = starts[a], vmc = starts[b], vmp = starts[c];
 
 				/* no pattern: nothing broken */
+				o = (struct hseq){ 0 };
 				hseq_corrupt(HS_NR, vcons, vmc, vmp, &o);
 				UT_ASSERT_EQ(hseq_broken(&o, vcons, vmc, vmp), 0);
 				for (i = 0; i < HS_NR; i++) {
+					o = (struct hseq){ 0 };
 					hseq_corrupt(i, vcons, vmc, vmp, &o);
-					if (!hseq_broken(&o, vcons, vmc, vmp))
+					/* valid alone: it breaks an order */
+					if (i == HS_MSG_CONS_BACK)
+						UT_ASSERT_EQ(hseq_broken(&o, vcons, vmc, vmp), 0);
+					else if (!hseq_broken(&o, vcons, vmc, vmp))
 						UT_FAIL("%s breaks nothing", hseq_names[i]);
 					/* the byte ring stays valid on its own */
 					UT_ASSERT(yasmin_ring_span(o.prod, vcons, 4096) >= 0);
@@ -175,6 +180,34 @@ UTEST(seqpacket_patterns_break_a_record_rule_and_only_that)
 			}
 	for (i = 0; i < HS_NR; i++)
 		UT_ASSERT(hseq_names[i]);
+}
+
+/*
+ * msg-cons-moves-back: every write is a valid snapshot while the victim
+ * keeps publishing, every even one takes all it published, and every odd
+ * one is behind the write before it.
+ */
+UTEST(msg_cons_back_keeps_the_records_and_moves_back)
+{
+	static const u32 starts[] = { 0, 1, 127, 128, 0x7fffffff, 0xffffff80, 0xffffffff };
+	unsigned int a, k;
+
+	for (a = 0; a < 7; a++) {
+		struct hseq o = { 0 };
+		u32 vmp = starts[a], prev = 0;
+
+		for (k = 0; k < 12; k++) {
+			hseq_corrupt(HS_MSG_CONS_BACK, 0, 0, vmp, &o);
+			UT_ASSERT_EQ(hseq_broken(&o, 0, 0, vmp), 0);
+			if (k & 1)
+				UT_ASSERT((int32_t)(o.msg_cons - prev) < 0);
+			else
+				UT_ASSERT_EQ(o.msg_cons, vmp);
+			prev = o.msg_cons;
+			/* the victim goes on sending, up to a ring of records */
+			vmp += k % 3 == 2 ? YASMIN_MSG_RECS - 1 : k % 3;
+		}
+	}
 }
 
 UTEST(zerocopy_patterns_break_a_segment_rule_or_name_an_ungranted_page)

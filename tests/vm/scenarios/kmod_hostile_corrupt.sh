@@ -40,11 +40,11 @@ assert_grep 'EPROTO' "$vlie"
 assert_grep 'rc=3' "$vlie"
 assert_grep 'ACCEPT with rings larger than offered' "$(g1 'dmesg | tail -n 40')"
 
-step "SOCK_SEQPACKET: guest1 connects to guest2 7 times; guest2 accepts and breaks each channel's message records or record indices"
-hostile_run -t 90 -n 7 -r seq-acceptor corrupt-indices
+step "SOCK_SEQPACKET: guest1 connects to guest2 8 times; guest2 accepts and breaks each channel's message records or record indices"
+hostile_run -t 90 -n 8 -r seq-acceptor corrupt-indices
 wait_log 2 /tmp/hostile.log 'joined control channel' 30
 # -d: guest1 reads messages (records, msg_prod) and sends them (msg_cons).
-guest 1 -t 150 "yasmin-xfer -q -c $G2_CID -p 7300 -n 4M -d -P 7 -B 64K -w 16K -T 20 -S 20 -t 90 > /tmp/victim-seq.log 2>&1; echo rc=\$? >> /tmp/victim-seq.log; cat /tmp/victim-seq.log" || true
+guest 1 -t 150 "yasmin-xfer -q -c $G2_CID -p 7300 -n 4M -d -P 8 -B 64K -w 16K -T 20 -S 20 -t 90 > /tmp/victim-seq.log 2>&1; echo rc=\$? >> /tmp/victim-seq.log; cat /tmp/victim-seq.log" || true
 hostile_wait 120
 seq=$(g2 'cat /tmp/hostile.log')
 vseq=$(g1 'cat /tmp/victim-seq.log')
@@ -60,6 +60,12 @@ assert_grep '^rc=4$' "$vseq"
 if echo "$vseq" | grep -q 'stalled\|exit=1 '; then
 	fail "a SOCK_SEQPACKET victim connection stalled or took bad data"
 fi
+# msg-cons-moves-back keeps every snapshot valid; only the rule that
+# msg_cons never moves back catches it.
+back=$(echo "$seq" | sed -n 's/^hostile: conn \([0-9]*\) (id [0-9]*): msg-cons-moves-back$/\1/p')
+[ -n "$back" ] || fail "guest2 never ran msg-cons-moves-back: $(echo "$seq" | grep 'conn ' | tr '\n' ' ')"
+assert_grep "^hostile: conn $back: reset by the victim" "$seq"
+assert_grep 'send record index moved back' "$(g1 'dmesg | tail -n 60')"
 
 step "MSG_ZEROCOPY: guest1 connects to guest2 6 times; guest2 sends each a zero-copy segment that breaks a rule or names a page it never granted"
 hostile_run -t 90 -n 6 -r zc-acceptor corrupt-indices
@@ -112,9 +118,9 @@ echo "connector side: $n of 7 reset by the victim"
 [ "${n:-0}" -ge 3 ] || fail "connector side: only ${n:-0} of 3 broken producer indices were caught"
 # SOCK_SEQPACKET: every pattern breaks a rule the victim checks, on the
 # side it reads (records, msg_prod) or the side it sends (msg_cons).
-n=$(echo "$seq" | sed -n 's/.*variant=seq-acceptor conns=7 reset_by_victim=\([0-9]*\).*/\1/p')
-echo "SOCK_SEQPACKET: $n of 7 reset by the victim"
-[ "${n:-0}" = 7 ] || fail "SOCK_SEQPACKET: only ${n:-0} of 7 broken channels were reset by the victim"
+n=$(echo "$seq" | sed -n 's/.*variant=seq-acceptor conns=8 reset_by_victim=\([0-9]*\).*/\1/p')
+echo "SOCK_SEQPACKET: $n of 8 reset by the victim"
+[ "${n:-0}" = 8 ] || fail "SOCK_SEQPACKET: only ${n:-0} of 8 broken channels were reset by the victim"
 # MSG_ZEROCOPY: each segment breaks a rule the victim checks before it
 # copies, or names a page Xen will not copy from.
 n=$(echo "$zcs" | sed -n 's/.*variant=zc-acceptor conns=6 reset_by_victim=\([0-9]*\).*/\1/p')

@@ -142,6 +142,8 @@ static int yasmin_notify_poll_out(struct vsock_sock *vsk, size_t target,
 static int yasmin_notify_recv_init(struct vsock_sock *vsk, size_t target,
 				   struct vsock_transport_recv_notify_data *d)
 {
+	/* a wait that ended without data (a timeout, a signal) teaches nothing */
+	yasmin_conn(vsk)->rx_wait_start = 0;
 	return 0;
 }
 
@@ -156,6 +158,7 @@ static int yasmin_notify_recv_pre_block(struct vsock_sock *vsk, size_t target,
 {
 	struct yasmin_conn *c = yasmin_conn(vsk);
 
+	yasmin_chan_wait_begins(c);
 	if (yasmin_chan_busy_poll(c, true) || yasmin_chan_want_data(c, 1)) {
 		/*
 		 * The busy-poll took back the event request, which may have
@@ -172,6 +175,7 @@ static int yasmin_notify_recv_pre_dequeue(struct vsock_sock *vsk,
 					  size_t target,
 					  struct vsock_transport_recv_notify_data *d)
 {
+	yasmin_chan_wait_ends(yasmin_conn(vsk));
 	return 0;
 }
 

@@ -39,6 +39,7 @@
 extern domid_t yasmin_self;
 extern unsigned int yasmin_ring_kb;
 extern unsigned int yasmin_busy_poll_us;
+extern unsigned int yasmin_busy_poll_max_us;
 extern unsigned int yasmin_max_grants;
 extern unsigned int yasmin_max_peer_maps;
 extern unsigned int yasmin_max_peer_grants;
@@ -421,6 +422,16 @@ struct yasmin_conn {
 	unsigned int peer_maps;		/* charged to peer->maps (acceptor) */
 	bool broken;			/* the peer broke the channel */
 	bool rx_drained;		/* the last read took all there was */
+	/*
+	 * A blocking reader's busy-poll window for replies (0: busy_poll_us),
+	 * when its wait began (0: not waiting), whether it waits for a reply,
+	 * and our tx_prod_val at the last read; datapath.c. Under the socket
+	 * lock.
+	 */
+	u32 rx_poll_us;
+	u64 rx_wait_start;
+	bool rx_wait_reply;
+	u32 tx_at_read;
 	struct yasmin_inbox *inbox;
 	struct yasmin_chan chan;
 };
@@ -456,6 +467,8 @@ bool yasmin_chan_want_data(struct yasmin_conn *c, size_t target);
 bool yasmin_chan_want_space(struct yasmin_conn *c);
 void yasmin_chan_ask_space(struct yasmin_chan *ch);
 bool yasmin_chan_busy_poll(struct yasmin_conn *c, bool want_data);
+void yasmin_chan_wait_begins(struct yasmin_conn *c);
+void yasmin_chan_wait_ends(struct yasmin_conn *c);
 void yasmin_chan_kick_writer(struct yasmin_chan *ch);
 void yasmin_chan_kick_reader(struct yasmin_chan *ch);
 u32 yasmin_chan_tx_limit(struct yasmin_chan *ch);

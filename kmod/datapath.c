@@ -412,8 +412,14 @@ ssize_t yasmin_chan_enqueue_msg(struct yasmin_conn *c, struct msghdr *msg,
 	if (!space)
 		return 0;
 	ch->tx_need = 0;
-	/* The peer's window may have shrunk since has_space() said yes. */
-	if (len > yasmin_chan_tx_limit(ch))
+	/*
+	 * has_space() measured the room from one read of the peer's window
+	 * and cons: all of it when the message can never fit (it returns the
+	 * window then), else at least len and a free record. Decide on that
+	 * snapshot: a window read again here could differ, and let a message
+	 * past the room and the records that were checked.
+	 */
+	if (len > space)
 		return -EMSGSIZE;
 	zc = yasmin_zc_send(c, msg, len, space);
 	if (zc >= 0 && zc != len)
@@ -547,16 +553,33 @@ ssize_t yasmin_chan_dequeue_msg(struct yasmin_conn *c, struct msghdr *msg,
  * Returns true when there is something to read (@want_data) or room to
  * write.
  */
+/*
+ * The parameters as they are now (root may change them at any time),
+ * bounded: no wait spins for longer than YASMIN_BUSY_POLL_LIMIT_US, and a
+ * window that grew under a larger maximum obeys the current one.
+ */
+static u32 yasmin_poll_base(void)
+{
+	return min_t(u32, READ_ONCE(yasmin_busy_poll_us),
+		     YASMIN_BUSY_POLL_LIMIT_US);
+}
+
+static u32 yasmin_poll_max(void)
+{
+	return min_t(u32, READ_ONCE(yasmin_busy_poll_max_us),
+		     YASMIN_BUSY_POLL_LIMIT_US);
+}
+
 bool yasmin_chan_busy_poll(struct yasmin_conn *c, bool want_data)
 {
 	struct yasmin_chan *ch = &c->chan;
-	u32 window = yasmin_busy_poll_us;
+	u32 window = yasmin_poll_base();
 	u64 end;
 
 	if (!window || !ch->up)
 		return false;
 	if (want_data && c->rx_wait_reply && c->rx_poll_us > window)
-		window = c->rx_poll_us;
+		window = min(c->rx_poll_us, max(yasmin_poll_max(), window));
 	/*
 	 * has_data() and has_space() asked for an event already, for callers
 	 * that never block (they get EAGAIN and wait in poll). A caller that
@@ -580,7 +603,8 @@ bool yasmin_chan_busy_poll(struct yasmin_conn *c, bool want_data)
 		if (want_data ? yasmin_chan_readable(c, 1) :
 				yasmin_chan_has_space(c) > 0)
 			return true;
-		if (need_resched() || signal_pending(current) || !c->chan.up)
+		if (need_resched() || signal_pending(current) ||
+		    !c->chan.up || c->broken)
 			break;
 		cpu_relax();
 	} while (local_clock() < end);
@@ -597,8 +621,9 @@ bool yasmin_chan_busy_poll(struct yasmin_conn *c, bool want_data)
  * its round trip (under emulation it is above busy_poll_us), and a quiet
  * connection costs no more than busy_poll_us per wait.
  *
- * Only a wait for a reply learns and uses the window: one where we sent
- * since our last read. A stream's reader never sends, and its waits end
+ * Only a SOCK_STREAM wait for a reply learns and uses the window: one
+ * where we sent since our last read (the 6.1 and 6.12 cores call no
+ * notify hook from a SOCK_SEQPACKET wait, so those never busy-poll). A stream's reader never sends, and its waits end
  * when the writer's next burst lands, which a longer poll only turns into
  * spinning (measured: 10-20 % more CPU per GB at 64 KiB writes); nor do
  * writers, which wait for half a ring to drain (bench/analysis.md).
@@ -615,8 +640,8 @@ void yasmin_chan_wait_begins(struct yasmin_conn *c)
 
 void yasmin_chan_wait_ends(struct yasmin_conn *c)
 {
-	u32 base = yasmin_busy_poll_us, max = yasmin_busy_poll_max_us;
-	u32 window = max_t(u32, c->rx_poll_us, base);
+	u32 base = yasmin_poll_base(), max = yasmin_poll_max();
+	u32 window;
 	u64 waited;
 
 	if (!c->rx_wait_start)
@@ -629,6 +654,8 @@ void yasmin_chan_wait_ends(struct yasmin_conn *c)
 		c->rx_poll_us = 0;
 		return;
 	}
+	/* both at most YASMIN_BUSY_POLL_LIMIT_US: doubling cannot wrap */
+	window = clamp(c->rx_poll_us, base, max);
 	if (waited <= (u64)window * NSEC_PER_USEC)
 		return;			/* the poll caught it */
 	if (waited <= (u64)max * NSEC_PER_USEC)

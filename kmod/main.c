@@ -28,12 +28,12 @@ MODULE_PARM_DESC(ring_kb,
 unsigned int yasmin_busy_poll_us = 50;
 module_param_named(busy_poll_us, yasmin_busy_poll_us, uint, 0644);
 MODULE_PARM_DESC(busy_poll_us,
-		 "microseconds a reader or writer watches the ring before sleeping (default 50, 0 = never)");
+		 "microseconds a reader or writer watches the ring before sleeping (default 50, 0 = never, at most 10000)");
 
 unsigned int yasmin_busy_poll_max_us = 200;
 module_param_named(busy_poll_max_us, yasmin_busy_poll_max_us, uint, 0644);
 MODULE_PARM_DESC(busy_poll_max_us,
-		 "most microseconds a blocking reader's watch may grow to, from busy_poll_us, while its waits end within it (default 200; at or below busy_poll_us: no growth)");
+		 "most microseconds a blocking stream reader's watch for a reply may grow to, from busy_poll_us, while replies come within it (default 200, at most 10000; at or below busy_poll_us: no growth)");
 
 unsigned int yasmin_max_grants;
 module_param_named(max_grants, yasmin_max_grants, uint, 0444);

@@ -40,6 +40,8 @@ extern domid_t yasmin_self;
 extern unsigned int yasmin_ring_kb;
 extern unsigned int yasmin_busy_poll_us;
 extern unsigned int yasmin_busy_poll_max_us;
+/* the longest any busy-poll may spin, whatever the parameters say */
+#define YASMIN_BUSY_POLL_LIMIT_US	10000u
 extern unsigned int yasmin_max_grants;
 extern unsigned int yasmin_max_peer_maps;
 extern unsigned int yasmin_max_peer_grants;

@@ -15,6 +15,11 @@
  *       BATCH per call (default 16, as yasmin.ko), round after round for
  *       SECS seconds; verify the pattern of every page of the first round
  *       and the last; print "bytes=N secs=S MBps=X".
+ *   yasmin-gntcopy -m DOMID -t SECS [-b BATCH] R1 R2 ...
+ *       the other way to one copy: map BATCH of those pages at a time
+ *       (GNTTABOP_map_grant_ref, through gntdev), memcpy them into the
+ *       local buffer and unmap them again, as a receiver that maps each
+ *       send's pages would. Verified and printed as -c.
  *
  * Exit status: 0 measured, 1 a copy failed or the data was wrong, 2 usage,
  * 3 Xen's interfaces refused.
@@ -28,6 +33,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <xengnttab.h>
 
 #define PAGE		4096u
@@ -52,7 +58,7 @@ static int usage(void)
 {
 	fprintf(stderr,
 		"usage: yasmin-gntcopy -s DOMID [-n PAGES]\n"
-		"       yasmin-gntcopy -c DOMID -t SECS [-b BATCH] REF...\n");
+		"       yasmin-gntcopy -c|-m DOMID -t SECS [-b BATCH] REF...\n");
 	return 2;
 }
 
@@ -99,8 +105,28 @@ static int verify(const uint8_t *buf, unsigned int n)
 	return 0;
 }
 
+/* Map, copy out, unmap: @k pages from ref @refs[0] on. */
+static int map_round(xengnttab_handle *xgt, unsigned int domid,
+		     const uint32_t *refs, unsigned int k, uint8_t *dst)
+{
+	void *src = xengnttab_map_domain_grant_refs(xgt, k, domid,
+						    (uint32_t *)refs,
+						    PROT_READ);
+
+	if (!src) {
+		perror("xengnttab_map_domain_grant_refs");
+		return 3;
+	}
+	memcpy(dst, src, (size_t)k * PAGE);
+	if (xengnttab_unmap(xgt, src, k)) {
+		perror("xengnttab_unmap");
+		return 3;
+	}
+	return 0;
+}
+
 static int copy(unsigned int domid, double secs, unsigned int batch,
-		const uint32_t *refs, unsigned int n)
+		const uint32_t *refs, unsigned int n, int by_map)
 {
 	xengnttab_handle *xgt = xengnttab_open(NULL, 0);
 	xengnttab_grant_copy_segment_t segs[MAX_BATCH];
@@ -121,7 +147,13 @@ static int copy(unsigned int domid, double secs, unsigned int batch,
 	memset(buf, 0, (size_t)n * PAGE);
 	t0 = now();
 	do {
-		for (p = 0; p < n; p += k) {
+		for (p = 0; p < n && by_map; p += k) {
+			k = n - p < batch ? n - p : batch;
+			if (map_round(xgt, domid, refs + p, k,
+				      buf + (size_t)p * PAGE))
+				return 3;
+		}
+		for (p = 0; p < n && !by_map; p += k) {
 			for (k = 0; k < batch && p + k < n; k++) {
 				xengnttab_grant_copy_segment_t *s = &segs[k];
 
@@ -164,10 +196,11 @@ int main(int argc, char **argv)
 	int opt, mode = 0;
 	double secs = 2;
 
-	while ((opt = getopt(argc, argv, "s:c:n:t:b:")) != -1) {
+	while ((opt = getopt(argc, argv, "s:c:m:n:t:b:")) != -1) {
 		switch (opt) {
 		case 's':
 		case 'c':
+		case 'm':
 			mode = opt;
 			domid = (unsigned int)strtoul(optarg, NULL, 0);
 			break;
@@ -194,5 +227,5 @@ int main(int argc, char **argv)
 		return usage();
 	for (i = 0; i < n; i++)
 		refs[i] = (uint32_t)strtoul(argv[optind + i], NULL, 0);
-	return copy(domid, secs, batch, refs, n);
+	return copy(domid, secs, batch, refs, n, mode == 'm');
 }

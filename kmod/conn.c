@@ -191,7 +191,10 @@ static void yasmin_conn_reset(struct yasmin_conn *c, int err)
  * (busy, or keeping a socket in CLOSE_WAIT) makes its clients' connects
  * fail with ENOBUFS. Reads then see end of file, writes EPIPE, as before.
  * A RESET the peer sends later finds no connection and is dropped: the
- * reader, who took every byte, sees end of file, not ECONNRESET.
+ * reader, who took every byte, sees end of file, not ECONNRESET. Only the
+ * peer's SHUTDOWN messages count here, not its prod line's shutdown word:
+ * the message's handler wakes every waiter, and once we let go nothing
+ * else would (a later message finds no connection).
  * Requires: sk_lock held.
  */
 void yasmin_conn_let_go_if_done(struct yasmin_conn *c)
@@ -200,8 +203,7 @@ void yasmin_conn_let_go_if_done(struct yasmin_conn *c)
 
 	sock_owned_by_me(sk_vsock(vsk));
 	if (c->state != YASMIN_CONN_CONNECTED || c->chan.connector ||
-	    !c->chan.up ||
-	    (vsk->peer_shutdown & SHUTDOWN_MASK) != SHUTDOWN_MASK)
+	    !c->chan.up || c->shut_told != YASMIN_SHUT_MASK)
 		return;
 	/* A bad index breaks the connection: that teardown sends RESET. */
 	if (yasmin_chan_has_data(c) || c->broken)
@@ -518,6 +520,7 @@ void yasmin_conn_release(struct vsock_sock *vsk)
 		} else {
 			type = YASMIN_MSG_SHUTDOWN;
 			flags = YASMIN_SHUT_MASK;
+			yasmin_chan_shutdown_publish(&c->chan, flags);
 		}
 	} else if (c->state == YASMIN_CONN_CONNECTING) {
 		/* A CONNECT that never left needs no RESET after it. */
@@ -624,6 +627,7 @@ int yasmin_conn_connect(struct vsock_sock *vsk)
 		c->state = yasmin_conn_next(c->state, YASMIN_EV_ABORT);
 		c->broken = false;
 		c->shut_sent = 0;
+		c->shut_told = 0;
 		c->connect_unsent = false;
 		c->was_reset = false;
 		c->let_go = false;
@@ -687,6 +691,7 @@ int yasmin_conn_shutdown(struct vsock_sock *vsk, int mode)
 	sock_owned_by_me(sk_vsock(vsk));
 	if (c->state == YASMIN_CONN_CONNECTED && flags) {
 		c->shut_sent |= flags;
+		yasmin_chan_shutdown_publish(&c->chan, flags);
 		yasmin_conn_send(c, YASMIN_MSG_SHUTDOWN, flags);
 	}
 	return 0;
@@ -927,6 +932,7 @@ static void yasmin_conn_rx_locked(struct yasmin_conn *c,
 		break;
 	}
 	case YASMIN_EV_SHUTDOWN:
+		c->shut_told |= m->flags;
 		vsk->peer_shutdown |= m->flags;
 		yasmin_conn_let_go_if_done(c);
 		sk->sk_state_change(sk);

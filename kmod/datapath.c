@@ -198,6 +198,54 @@ void yasmin_chan_kick_reader(struct yasmin_chan *ch)
 }
 
 /*
+ * yasmin_chan_shutdown_publish() - show the peer in our prod line what we
+ * shut down (YASMIN_SHUT_*, on top of what we showed before), ahead of the
+ * SHUTDOWN message that says the same.
+ * Requires: the socket lock.
+ */
+void yasmin_chan_shutdown_publish(struct yasmin_chan *ch, u32 flags)
+{
+	if (!ch->up)
+		return;
+	ch->tx_shut_val |= flags & YASMIN_SHUT_MASK;
+	/*
+	 * Every prod and msg_prod before the flags that end them; pairs with
+	 * the virt_rmb() in yasmin_chan_peer_shutdown().
+	 */
+	virt_wmb();
+	WRITE_ONCE(ch->tx_prod->shutdown, ch->tx_shut_val);
+}
+
+/*
+ * yasmin_chan_peer_shutdown() - take in what the peer's prod line says it
+ * shut down, so that the core's next check (EPIPE, end of stream) sees a
+ * shutdown() the peer finished before its SHUTDOWN message got here. Any
+ * value is safe: the peer can say as much with SHUTDOWN messages, and the
+ * bits only add up. Called before the indices are read.
+ * Requires: the socket lock.
+ */
+void yasmin_chan_peer_shutdown(struct yasmin_conn *c)
+{
+	struct yasmin_chan *ch = &c->chan;
+	u32 shut;
+
+	sock_owned_by_me(sk_vsock(c->vsk));
+	if (!ch->up || c->state != YASMIN_CONN_CONNECTED)
+		return;
+	shut = READ_ONCE(ch->rx_prod->shutdown) & YASMIN_SHUT_MASK;
+	/*
+	 * The flags before the indices they end; pairs with the virt_wmb()
+	 * in yasmin_chan_shutdown_publish().
+	 */
+	virt_rmb();
+	if (shut & ~c->vsk->peer_shutdown) {
+		c->vsk->peer_shutdown |= shut;
+		/* Other waiters re-check too: a blocked writer gets EPIPE. */
+		sk_vsock(c->vsk)->sk_state_change(sk_vsock(c->vsk));
+	}
+}
+
+/*
  * Wake a writer waiting for room; it asked with want_space. Requires: our
  * cons (or window) published, then a full barrier, as the callers do.
  */

@@ -126,13 +126,22 @@ typedef uint64_t u64;
  *              moves back either.
  * zc_prod:     zero-copy segments ever published; no more than
  *              YASMIN_ZC_SEGS of them lie at or past cons.
+ * shutdown:    YASMIN_SHUT_* the producer has shut down: it sends no
+ *              more (SEND) or reads no more (RCV). Set when its
+ *              shutdown() or close() runs, before the SHUTDOWN message
+ *              that says the same, after the last prod and msg_prod it
+ *              covers; never cleared. The peer sees a shutdown() as soon
+ *              as it returned, not only once the message is handled
+ *              (vsock_test's SHUT_RD test tells it at once over another
+ *              channel). A peer from before this field leaves it 0.
  */
 struct yasmin_prod_line {
 	u32 prod;
 	u32 want_space;
 	u32 msg_prod;	/* SEQPACKET: records ever published */
 	u32 zc_prod;	/* MSG_ZEROCOPY: segments ever published */
-	u8 pad[YASMIN_CACHELINE - 4 * sizeof(u32)];
+	u32 shutdown;	/* YASMIN_SHUT_* of the producer */
+	u8 pad[YASMIN_CACHELINE - 5 * sizeof(u32)];
 };
 
 /*

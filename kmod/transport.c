@@ -32,8 +32,10 @@ static bool yasmin_stream_allow(u32 cid, u32 port)
 static s64 yasmin_stream_has_data(struct vsock_sock *vsk)
 {
 	struct yasmin_conn *c = yasmin_conn(vsk);
-	s64 n = yasmin_chan_has_data(c);
+	s64 n;
 
+	yasmin_chan_peer_shutdown(c);
+	n = yasmin_chan_has_data(c);
 	if (!n && yasmin_chan_want_data(c, 1))
 		n = yasmin_chan_has_data(c);
 	return n;
@@ -44,6 +46,7 @@ static s64 yasmin_stream_has_space(struct vsock_sock *vsk)
 	struct yasmin_conn *c = yasmin_conn(vsk);
 	s64 n;
 
+	yasmin_chan_peer_shutdown(c);
 	if (yasmin_conn_write_closed(c))
 		return 0;
 	n = yasmin_chan_has_space(c);
@@ -97,8 +100,10 @@ static bool yasmin_seqpacket_allow(u32 remote_cid)
 static u32 yasmin_seqpacket_has_data(struct vsock_sock *vsk)
 {
 	struct yasmin_conn *c = yasmin_conn(vsk);
-	u32 n = yasmin_chan_msgs(c);
+	u32 n;
 
+	yasmin_chan_peer_shutdown(c);
+	n = yasmin_chan_msgs(c);
 	if (!n && yasmin_chan_want_data(c, 1))
 		n = yasmin_chan_msgs(c);
 	return n;

@@ -208,6 +208,7 @@ UTEST(abi_layout)
 		     5 * 64 + 2 * 128 * 8 + 2 * 64 * 12);
 	UT_ASSERT_EQ(__builtin_offsetof(struct yasmin_prod_line, msg_prod), 8);
 	UT_ASSERT_EQ(__builtin_offsetof(struct yasmin_prod_line, zc_prod), 12);
+	UT_ASSERT_EQ(__builtin_offsetof(struct yasmin_prod_line, shutdown), 16);
 	UT_ASSERT_EQ(sizeof(struct yasmin_zc_seg), 12);
 	UT_ASSERT_EQ(__builtin_offsetof(struct yasmin_zc_seg, offset), 8);
 	UT_ASSERT_EQ(__builtin_offsetof(struct yasmin_data_intf, c2a_zc), 2368);

@@ -6,8 +6,9 @@
 # an 8 MiB value read back by digest, redis-benchmark's INCRs and LPUSHes
 # counted exactly (nothing lost, nothing applied twice), the replica's
 # whole dataset equal to the master's (DEBUG DIGEST), and both servers
-# naming guest1 by its mapped IP. Then the master stops, the replica
-# notices, and nothing listens.
+# naming guest1 by its mapped IP. The master drops the replica's link and
+# the replica comes back with a partial resync. Then the master stops,
+# the replica notices, and nothing listens.
 # pkgs: redis-server redis-tools
 P=6379
 RP=6380
@@ -85,6 +86,21 @@ g2 "grep -iE 'error|unable|fail|refused|timeout|lost' /tmp/rm/log | grep -v over
 g1 "grep -iE 'error|unable|fail|refused|timeout|lost' /tmp/rr/log | grep -v overcommit | head -n 5" | grep . &&
 	fail "the replica logged a problem"
 
+step "the master drops its replica's link: the replica reconnects, resyncs partially"
+# The master closes its side of the accepted socket; the replica reads
+# EOF, connects again through the shim and asks to continue from its
+# offset (PSYNC), which the master's backlog allows.
+assert_eq "$(g1 "$(cli) CLIENT KILL TYPE replica")" 1 "replica links the master closed"
+g1 "i=0; until grep -q 'Successful partial resynchronization with master' /tmp/rr/log; do
+	i=\$((i + 1)); [ \$i -le 300 ] || exit 1; sleep 0.1; done" ||
+	fail "the replica did not resync partially: $(g1 'tail -n 8 /tmp/rr/log')"
+g2 "grep 'Partial resynchronization request from $G1_IP:$RP accepted' /tmp/rm/log" ||
+	fail "the master did not log the partial resync from $G1_IP: $(g2 'tail -n 5 /tmp/rm/log')"
+g2 "grep -c 'Full resync requested' /tmp/rm/log" | grep -qx 1 || fail "the master ran a second full resync"
+assert_eq "$(g1 "$(cli) INCR counter:__rand_int__")" 30006 "INCR on the master"
+assert_eq "$(g1 "$(cli) WAIT 1 5000")" 1 "replicas that acknowledged after the reconnect"
+assert_eq "$(g1 "redis-cli -p $RP DEBUG DIGEST")" "$(g1 "$(cli) DEBUG DIGEST")" "the replica's dataset digest after the reconnect"
+
 step "the master stops: the replica sees its link go, nothing listens"
 g1 "$(cli) SHUTDOWN NOSAVE" >/dev/null 2>&1 || true
 g2 "i=0; while pidof redis-server >/dev/null; do i=\$((i + 1)); [ \$i -le 100 ] || exit 1; sleep 0.1; done" ||
@@ -97,4 +113,7 @@ g1 "$(cli) PING" 2>/dev/null | grep -q PONG && fail "redis-cli still reaches the
 g1 "redis-cli -p $RP SHUTDOWN NOSAVE" >/dev/null 2>&1 || true
 g1 "i=0; while pidof redis-server >/dev/null; do i=\$((i + 1)); [ \$i -le 100 ] || exit 1; sleep 0.1; done" ||
 	fail "the replica did not stop"
+# The guests' /tmp is memory, and the next scenario needs it.
+g1 'rm -rf /tmp/rr /tmp/big /tmp/big.md5'
+g2 'rm -rf /tmp/rm'
 true

@@ -114,4 +114,6 @@ done' || fail "sshd did not stop: $(g2 'cat /tmp/ssh/sshd.pid; ps | grep [s]shd;
 g2 "grep -Eq ':$(printf '%04X' $P) [0-9A-F]+:[0-9A-F]+ 0A' /proc/net/tcp /proc/net/tcp6" && fail "port $P still listens"
 g1 "yasmin-run ssh $KEY -o ConnectTimeout=10 -p $P root@$G2_IP true" && fail "ssh still connects after sshd stopped"
 g2 "grep -E 'error|fatal' /tmp/ssh/sshd.log | head -n 5" | grep . && fail "sshd logged errors while stopping"
+# The guests' /tmp is memory, and the next scenario needs it.
+each_guest 'rm -rf /tmp/ssh'
 true

@@ -132,7 +132,6 @@ static void yasmin_chan_set_rings(struct yasmin_chan *ch, void **c2a,
 	ch->tx_cons_max = 0;
 	ch->rx_msg_prod_max = 0;
 	ch->tx_msg_cons_max = 0;
-	ch->tx_shut_val = 0;
 	yasmin_zc_init(ch);
 }
 

@@ -520,7 +520,8 @@ void yasmin_conn_release(struct vsock_sock *vsk)
 		} else {
 			type = YASMIN_MSG_SHUTDOWN;
 			flags = YASMIN_SHUT_MASK;
-			yasmin_chan_shutdown_publish(&c->chan, flags);
+			c->shut_sent = flags;
+			yasmin_chan_shutdown_publish(c);
 		}
 	} else if (c->state == YASMIN_CONN_CONNECTING) {
 		/* A CONNECT that never left needs no RESET after it. */
@@ -691,7 +692,7 @@ int yasmin_conn_shutdown(struct vsock_sock *vsk, int mode)
 	sock_owned_by_me(sk_vsock(vsk));
 	if (c->state == YASMIN_CONN_CONNECTED && flags) {
 		c->shut_sent |= flags;
-		yasmin_chan_shutdown_publish(&c->chan, flags);
+		yasmin_chan_shutdown_publish(c);
 		yasmin_conn_send(c, YASMIN_MSG_SHUTDOWN, flags);
 	}
 	return 0;

@@ -199,21 +199,22 @@ void yasmin_chan_kick_reader(struct yasmin_chan *ch)
 
 /*
  * yasmin_chan_shutdown_publish() - show the peer in our prod line what we
- * shut down (YASMIN_SHUT_*, on top of what we showed before), ahead of the
- * SHUTDOWN message that says the same.
+ * shut down (c->shut_sent), ahead of the SHUTDOWN message that says the
+ * same.
  * Requires: the socket lock.
  */
-void yasmin_chan_shutdown_publish(struct yasmin_chan *ch, u32 flags)
+void yasmin_chan_shutdown_publish(struct yasmin_conn *c)
 {
+	struct yasmin_chan *ch = &c->chan;
+
 	if (!ch->up)
 		return;
-	ch->tx_shut_val |= flags & YASMIN_SHUT_MASK;
 	/*
 	 * Every prod and msg_prod before the flags that end them; pairs with
 	 * the virt_rmb() in yasmin_chan_peer_shutdown().
 	 */
 	virt_wmb();
-	WRITE_ONCE(ch->tx_prod->shutdown, ch->tx_shut_val);
+	WRITE_ONCE(ch->tx_prod->shutdown, c->shut_sent);
 }
 
 /*

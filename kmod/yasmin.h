@@ -356,7 +356,6 @@ struct yasmin_chan {
 	u32 tx_need_segs;
 	u8 tx_zc_mode;
 	u32 rx_zc_next;
-	u32 tx_shut_val;		/* YASMIN_SHUT_* in our prod line */
 	struct yasmin_evtchn ev;
 	/*
 	 * We asked the peer for an event (want_data, want_space) and none
@@ -469,7 +468,7 @@ void yasmin_chan_set_window(struct yasmin_conn *c, u64 bytes);
 void yasmin_chan_rcvlowat(struct yasmin_conn *c, int target);
 bool yasmin_chan_want_data(struct yasmin_conn *c, size_t target);
 bool yasmin_chan_want_space(struct yasmin_conn *c);
-void yasmin_chan_shutdown_publish(struct yasmin_chan *ch, u32 flags);
+void yasmin_chan_shutdown_publish(struct yasmin_conn *c);
 void yasmin_chan_peer_shutdown(struct yasmin_conn *c);
 void yasmin_chan_ask_space(struct yasmin_chan *ch);
 bool yasmin_chan_busy_poll(struct yasmin_conn *c, bool want_data);
